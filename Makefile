@@ -1,0 +1,64 @@
+# Todo platform: `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+RUN := $(UV) run --frozen
+
+.PHONY: help
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+.PHONY: install
+install: $(UV) ## Create .venv and install the locked dependencies
+	$(UV) sync --frozen
+
+.PHONY: keys
+keys: install ## Generate the development JWT key pair into .keys/ (git-ignored)
+	$(RUN) python scripts/dev_keys.py
+
+.PHONY: services
+services: ## Start PostgreSQL, RabbitMQ and Redis if installed but stopped
+	bash scripts/services_up.sh
+
+.PHONY: migrate
+migrate: install services ## Create the database and run every service's migrations
+	$(RUN) python scripts/migrate.py
+
+.PHONY: run
+run: keys migrate ## Start every service in the foreground (Ctrl-C stops all)
+	@echo ""
+	@echo "  Gateway:  http://127.0.0.1:8000   (the only public entry)"
+	@echo "  API docs: http://127.0.0.1:8000/schema  (OpenAPI: /schema/openapi.json)"
+	@echo ""
+	$(RUN) honcho start -f Procfile
+
+.PHONY: test
+test: install services ## Run unit, integration and end-to-end tests (real Postgres, RabbitMQ)
+	$(RUN) pytest
+
+.PHONY: lint
+lint: install ## ruff + mypy
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy shared services scripts
+
+.PHONY: format
+format: install ## Format and autofix with ruff
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+.PHONY: bench
+bench: install services ## Benchmark GET /api/v1/todos/{id} through the gateway vs direct (needs wrk)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(RUN) python bench/proxy_bench.py
+
+.PHONY: clean
+clean: ## Remove the virtualenv and caches (keeps .keys/)
+	rm -rf .venv .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,81 @@
+"""Wires the gateway: auth API, the API guard (token + rate limit), CORS and the proxy."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
+from litestar.types import ASGIApp
+
+from services.gateway.api_guard import ApiGuardMiddleware
+from services.gateway.auth_controller import AuthController
+from services.gateway.client_ip import parse_networks
+from services.gateway.proxy import create_client, proxy_route
+from services.gateway.rate_limits import RateLimits
+from services.gateway.settings import GatewaySettings
+from shared.service_app import build_app
+from shared.settings import load_settings, split_list
+from shared.tokens import TokenIssuer
+
+EXPOSED_HEADERS = [
+    "X-Request-ID", "ETag", "Location", "Retry-After",
+    "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+]  # fmt: skip
+
+
+def create_app() -> ASGIApp:
+    settings = load_settings(GatewaySettings)
+
+    @asynccontextmanager
+    async def upstream_client(app: Litestar) -> AsyncIterator[None]:
+        app.state.http_client = create_client(settings)
+        try:
+            yield
+        finally:
+            await app.state.http_client.close()
+
+    api = Router(
+        path="/",
+        middleware=[ApiGuardMiddleware],
+        route_handlers=[
+            AuthController,
+            proxy_route("/api/v1/todos", "todos", settings.todos_url),
+            proxy_route("/api/v1/chat", "chat", settings.chat_url),
+            proxy_route("/api/v1/contexts", "contexts", settings.contexts_url),
+        ],
+    )
+    asgi_app, _ = build_app(
+        settings,
+        title="Todo platform API (gateway)",
+        route_handlers=[api],
+        lifespan=[upstream_client],
+        state={
+            "token_issuer": TokenIssuer(
+                settings.private_key_pem(),
+                issuer=settings.jwt_issuer,
+                audience=settings.jwt_audience,
+                ttl_seconds=settings.access_token_ttl,
+            ),
+            "rate_limits": RateLimits(settings),
+            "trusted_proxies": parse_networks(split_list(settings.trusted_proxies)),
+        },
+        # Always on: with no allowed origins every preflight is refused here, never forwarded.
+        cors_config=CORSConfig(
+            allow_origins=split_list(settings.cors_origins),
+            allow_methods=["GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "If-Match",
+                "If-None-Match",
+                "X-Request-ID",
+                "X-Timezone",
+            ],
+            expose_headers=EXPOSED_HEADERS,
+            max_age=600,
+        ),
+        request_max_body_size=settings.max_body_bytes,
+    )
+    return asgi_app

@@ -1,0 +1,95 @@
+"""Rate limits on the `limits` library: a general per-user/per-IP API limit and the
+login throttle (failed attempts per email).
+
+Counters live in Redis when REDIS_URL is set, so every gateway replica shares them, and in
+process memory otherwise. A counter store that does not answer is a 503, never a bypass.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
+from limits.aio.storage import Storage
+from limits.aio.strategies import MovingWindowRateLimiter, SlidingWindowCounterRateLimiter
+from limits.storage import storage_from_string
+
+from services.gateway.settings import GatewaySettings
+from shared.errors import RateLimited, ServiceUnavailable
+
+logger = logging.getLogger("gateway.rate_limits")
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    limit: int
+    remaining: int
+    reset_at: int  # unix seconds
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [
+            (b"x-ratelimit-limit", str(self.limit).encode()),
+            (b"x-ratelimit-remaining", str(self.remaining).encode()),
+            (b"x-ratelimit-reset", str(self.reset_at).encode()),
+        ]
+
+
+def storage_uri(redis_url: str) -> str:
+    if not redis_url:
+        return "async+memory://"
+    return "async+" + redis_url if not redis_url.startswith("async+") else redis_url
+
+
+class RateLimits:
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.storage: Storage = storage_from_string(  # type: ignore[assignment]
+            storage_uri(settings.redis_url)
+        )
+        self._api = SlidingWindowCounterRateLimiter(self.storage)
+        self._api_limits: list[RateLimitItem] = parse_many(settings.rate_limit)
+        self._login = MovingWindowRateLimiter(self.storage)
+        self._login_limit = RateLimitItemPerSecond(
+            settings.login_max_failures, settings.login_failure_window
+        )
+
+    async def consume_api(self, key: str) -> Quota:
+        """Count one API request for ``key``; raise RateLimited when over any limit."""
+        tightest: Quota | None = None
+        try:
+            for item in self._api_limits:
+                allowed = await self._api.hit(item, "api", key)
+                stats = await self._api.get_window_stats(item, "api", key)
+                quota = Quota(item.amount, stats.remaining, math.ceil(stats.reset_time))
+                if not allowed:
+                    raise RateLimited(retry_after=math.ceil(stats.reset_time - time.time()))
+                if tightest is None or quota.remaining < tightest.remaining:
+                    tightest = quota
+        except RateLimited:
+            raise
+        except Exception as exc:
+            logger.error("rate-limit store unavailable", exc_info=exc)
+            raise ServiceUnavailable("Rate-limit store unavailable") from exc
+        assert tightest is not None
+        return tightest
+
+    async def check_login_allowed(self, email_key: str) -> None:
+        try:
+            if await self._login.test(self._login_limit, "login", email_key):
+                return
+            stats = await self._login.get_window_stats(self._login_limit, "login", email_key)
+        except Exception as exc:
+            logger.error("rate-limit store unavailable", exc_info=exc)
+            raise ServiceUnavailable("Rate-limit store unavailable") from exc
+        raise RateLimited(
+            retry_after=math.ceil(stats.reset_time - time.time()),
+            message="Too many failed login attempts; try again later",
+        )
+
+    async def record_login_failure(self, email_key: str) -> None:
+        await self._login.hit(self._login_limit, "login", email_key)
+
+    async def clear_login_failures(self, email_key: str) -> None:
+        await self._login.clear(self._login_limit, "login", email_key)

@@ -1,0 +1,37 @@
+"""Settings of the gateway (environment variables; see the README)."""
+
+from __future__ import annotations
+
+from shared.settings import DEV_KEYS_DIR, CommonSettings, is_dev_key_path, key_material
+
+
+class GatewaySettings(CommonSettings, kw_only=True):
+    service_name: str = "gateway"
+    jwt_private_key: str = ""
+    jwt_private_key_file: str = str(DEV_KEYS_DIR / "jwt_private.pem")
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    # Rate limits use the `limits` notation ("600/minute", "10/second;600/hour").
+    rate_limit: str = "600/minute"
+    login_max_failures: int = 5
+    login_failure_window: int = 900
+    # Empty: in-memory counters (one replica). Set it so that replicas share counters.
+    redis_url: str = ""
+    # Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    cors_origins: str = ""
+    todos_url: str = "http://127.0.0.1:8001"
+    chat_url: str = "http://127.0.0.1:8002"
+    contexts_url: str = "http://127.0.0.1:8003"
+    upstream_timeout: float = 30.0
+    upstream_connect_timeout: float = 2.0
+    max_body_bytes: int = 1024 * 1024
+
+    def private_key_pem(self) -> bytes:
+        return key_material(self.jwt_private_key, self.jwt_private_key_file, "JWT_PRIVATE_KEY")
+
+    def production_problems(self) -> list[str]:
+        problems = super().production_problems()
+        if not self.jwt_private_key and is_dev_key_path(self.jwt_private_key_file):
+            problems.append("JWT_PRIVATE_KEY(_FILE) is missing or points at the dev keys")
+        return problems

@@ -1,0 +1,84 @@
+"""Database plumbing: one pooled async engine per process, one session per request.
+
+Each service declares its models on its own base built with :func:`schema_metadata`, so its
+tables live in its own Postgres schema and its Alembic migrations see only them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+
+from litestar.datastructures import State
+from sqlalchemy import DateTime, MetaData, text
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import DeclarativeBase
+
+from shared.settings import CommonSettings
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+TYPE_ANNOTATION_MAP: dict[Any, Any] = {datetime: DateTime(timezone=True)}
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """Metadata for a service's declarative base: every table lives in ``schema``.
+
+    Each service declares its own base (a few lines, so type checkers see a real class)::
+
+        class Base(DeclarativeBase):
+            metadata = schema_metadata("todos")
+            type_annotation_map = TYPE_ANNOTATION_MAP
+    """
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def schema_base(schema: str) -> type[DeclarativeBase]:
+    class Base(DeclarativeBase):
+        metadata = schema_metadata(schema)
+        type_annotation_map = TYPE_ANNOTATION_MAP
+
+    return Base
+
+
+def create_engine(settings: CommonSettings) -> AsyncEngine:
+    return create_async_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        connect_args={"server_settings": {"application_name": settings.service_name}},
+    )
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
+    """Litestar dependency: a session for the request, rolled back unless committed."""
+    async with state.sessionmaker() as session:
+        yield session
+
+
+async def database_answers(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False

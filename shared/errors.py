@@ -1,0 +1,174 @@
+"""Domain errors and the one place that renders every error in the DESIGN §4 envelope.
+
+Services raise the errors below; they never build error responses by hand. Litestar's own
+exceptions (validation, 404 route, 405, 413, 429) and unexpected exceptions go through
+the same renderer, so a client always sees the same shape and never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from http import HTTPStatus
+from typing import Any
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from shared.logging import request_id_var
+
+logger = logging.getLogger("errors")
+
+
+class AppError(Exception):
+    status_code = 500
+    code = "INTERNAL_ERROR"
+    message = "Internal server error"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.message
+        self.details = details or {}
+        self.headers = headers or {}
+        super().__init__(self.message)
+
+
+class ValidationFailed(AppError):
+    status_code, code, message = 400, "VALIDATION_ERROR", "Request validation failed"
+
+
+class Unauthorized(AppError):
+    status_code, code, message = 401, "UNAUTHORIZED", "Missing or invalid access token"
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class InvalidCredentials(AppError):
+    status_code, code, message = 401, "INVALID_CREDENTIALS", "Invalid email or password"
+
+
+class InvalidRefreshToken(AppError):
+    status_code, code, message = 401, "INVALID_REFRESH_TOKEN", "Invalid or expired refresh token"
+
+
+class NotFound(AppError):
+    status_code, code, message = 404, "NOT_FOUND", "Resource not found"
+
+
+class Conflict(AppError):
+    status_code, code, message = 409, "CONFLICT", "Conflict"
+
+
+class EmailTaken(Conflict):
+    code, message = "EMAIL_TAKEN", "An account with this email already exists"
+
+
+class VersionConflict(AppError):
+    status_code, code, message = 412, "VERSION_CONFLICT", "The resource was changed meanwhile"
+
+
+class PayloadTooLarge(AppError):
+    status_code, code, message = 413, "PAYLOAD_TOO_LARGE", "Request body too large"
+
+
+class RateLimited(AppError):
+    status_code, code, message = 429, "RATE_LIMITED", "Too many requests"
+
+    def __init__(self, retry_after: int, message: str | None = None) -> None:
+        retry_after = max(1, retry_after)
+        super().__init__(
+            message,
+            details={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+class ServiceUnavailable(AppError):
+    status_code, code, message = 503, "SERVICE_UNAVAILABLE", "Service unavailable"
+
+
+class UpstreamTimeout(AppError):
+    status_code, code, message = 504, "UPSTREAM_TIMEOUT", "Upstream service timed out"
+
+
+# Status -> code for errors raised by the framework rather than by us.
+_CODES = {
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
+    503: "SERVICE_UNAVAILABLE",
+    504: "UPSTREAM_TIMEOUT",
+}
+
+_encoder = msgspec.json.Encoder()
+
+
+def error_body(status: int, code: str, message: str, details: dict[str, Any] | None) -> bytes:
+    now = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return _encoder.encode(
+        {
+            "error": {
+                "code": code,
+                "message": message,
+                "details": details or {},
+                "correlation_id": request_id_var.get(),
+                "timestamp": now,
+            }
+        }
+    )
+
+
+def describe(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, str]]:
+    """(status, code, message, details, headers) for any exception."""
+    if isinstance(exc, AppError):
+        return exc.status_code, exc.code, exc.message, exc.details, exc.headers
+    if isinstance(exc, ValidationException):
+        fields = [
+            {k: v for k, v in item.items() if k in ("key", "message", "source")}
+            for item in (exc.extra if isinstance(exc.extra, list) else [])
+            if isinstance(item, dict)
+        ]
+        return 400, "VALIDATION_ERROR", _clean(exc.detail), {"fields": fields}, {}
+    if isinstance(exc, HTTPException):
+        status = exc.status_code
+        headers = dict(exc.headers or {})
+        message = _clean(exc.detail) if status < 500 else HTTPStatus(status).phrase
+        return status, _CODES.get(status, HTTPStatus(status).name), message, {}, headers
+    logger.error("unhandled exception", exc_info=exc)
+    return 500, "INTERNAL_ERROR", "Internal server error", {}, {}
+
+
+def _clean(detail: str) -> str:
+    # Litestar details are safe, human readable sentences; keep them short.
+    return detail[:500] if detail else "Error"
+
+
+def exception_to_response(_: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    status, code, message, details, headers = describe(exc)
+    return Response(
+        content=error_body(status, code, message, details),
+        status_code=status,
+        media_type="application/json",
+        headers=headers,
+    )
+
+
+EXCEPTION_HANDLERS = {Exception: exception_to_response}

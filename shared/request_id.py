@@ -1,0 +1,71 @@
+"""Correlation ids: ``X-Request-ID`` in, out, in every log line, and forwarded upstream.
+
+A pure ASGI middleware (the cheapest kind) that also writes one access-log line per
+request, so the log line and the response carry the same id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import cast
+from collections.abc import Iterable
+
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
+
+from shared.logging import request_id_var
+
+HEADER = b"x-request-id"
+_SANE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
+access_log = logging.getLogger("access")
+
+
+def incoming_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
+    for name, value in headers:
+        if name == HEADER and _SANE.match(value):
+            return value.decode()
+    return uuid.uuid4().hex
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        http_scope = cast(HTTPScope, scope)
+        method, path = http_scope["method"], http_scope["path"]  # routing rewrites "path"
+        request_id = incoming_request_id(http_scope["headers"])
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        status = 500
+        encoded = request_id.encode()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != HEADER]
+                headers.append((HEADER, encoded))
+                message["headers"] = headers
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info(
+                    "%s %s %s",
+                    method,
+                    path,
+                    status,
+                    extra={
+                        "status": status,
+                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    },
+                )
+            request_id_var.reset(token)

@@ -1,0 +1,77 @@
+"""Builds a service's Litestar app with the pieces every service shares.
+
+A service's ``app.py`` calls :func:`build_app` with its settings, controllers and extra
+lifespan hooks; this function adds the database engine, the token verifier, error
+rendering, health endpoints, OpenAPI at ``/schema/openapi.json`` and request ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
+
+from shared.db import create_engine, make_sessionmaker, provide_session
+from shared.errors import EXCEPTION_HANDLERS
+from shared.health import HealthController
+from shared.logging import configure_logging
+from shared.request_id import RequestIdMiddleware
+from shared.settings import CommonSettings
+from shared.tokens import TokenVerifier
+
+Lifespan = Callable[[Litestar], AbstractAsyncContextManager[None]]
+
+
+def build_app(
+    settings: CommonSettings,
+    *,
+    title: str,
+    route_handlers: Sequence[ControllerRouterHandler],
+    middleware: Sequence[Middleware] = (),
+    lifespan: Sequence[Lifespan] = (),
+    state: dict[str, Any] | None = None,
+    cors_config: CORSConfig | None = None,
+    request_max_body_size: int = 1024 * 1024,
+) -> tuple[ASGIApp, Litestar]:
+    """(the ASGI app to serve, the Litestar app inside it)."""
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncIterator[None]:
+        engine = create_engine(settings)
+        app.state.engine = engine
+        app.state.sessionmaker = make_sessionmaker(engine)
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    litestar_app = Litestar(
+        route_handlers=[HealthController, *route_handlers],
+        middleware=list(middleware),
+        lifespan=[database, *lifespan],
+        dependencies={"session": Provide(provide_session)},
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
+        cors_config=cors_config,
+        request_max_body_size=request_max_body_size,
+        state=_state(settings, state or {}),
+        debug=False,
+        logging_config=None,  # configure_logging above owns the log format
+    )
+    # Outermost, so even a 404 for an unknown route carries X-Request-ID and is logged.
+    return RequestIdMiddleware(litestar_app), litestar_app
+
+
+def _state(settings: CommonSettings, extra: dict[str, Any]) -> State:
+    verifier = TokenVerifier(
+        settings.public_key_pem(), issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )
+    return State({"settings": settings, "token_verifier": verifier, **extra})

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import json
+
+from litestar.exceptions import MethodNotAllowedException, ValidationException
+
+from shared.errors import RateLimited, VersionConflict, describe, error_body
+from shared.logging import request_id_var
+
+
+def test_envelope_carries_the_request_id() -> None:
+    token = request_id_var.set("req-1")
+    try:
+        body = json.loads(error_body(412, "VERSION_CONFLICT", "changed", {"version": 3}))
+    finally:
+        request_id_var.reset(token)
+    error = body["error"]
+    assert error["correlation_id"] == "req-1" and error["details"] == {"version": 3}
+    assert error["timestamp"].endswith("Z")
+
+
+def test_domain_and_framework_errors_map_to_status_and_code() -> None:
+    assert describe(VersionConflict())[:2] == (412, "VERSION_CONFLICT")
+    status, code, _, details, headers = describe(RateLimited(retry_after=30))
+    assert (status, code, headers["Retry-After"], details["retry_after"]) == (
+        429,
+        "RATE_LIMITED",
+        "30",
+        30,
+    )
+    assert describe(MethodNotAllowedException())[:2] == (405, "METHOD_NOT_ALLOWED")
+    validation = ValidationException(
+        extra=[{"key": "title", "message": "too long", "source": "body"}]
+    )
+    status, code, _, details, _ = describe(validation)
+    assert (status, code) == (400, "VALIDATION_ERROR") and details["fields"][0]["key"] == "title"
+
+
+def test_unexpected_errors_hide_their_details() -> None:
+    status, code, message, details, _ = describe(RuntimeError("password=hunter2 at line 3"))
+    assert (status, code, message, details) == (500, "INTERNAL_ERROR", "Internal server error", {})
