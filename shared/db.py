@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
 
 from shared.settings import CommonSettings
 
@@ -46,20 +45,13 @@ def schema_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def schema_base(schema: str) -> type[DeclarativeBase]:
-    class Base(DeclarativeBase):
-        metadata = schema_metadata(schema)
-        type_annotation_map = TYPE_ANNOTATION_MAP
-
-    return Base
-
-
 def create_engine(settings: CommonSettings) -> AsyncEngine:
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        # No pre-ping: it would cost a round trip per checkout. A connection that died with
+        # the server fails once (answered 503, see shared.errors) and is then replaced.
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": settings.service_name}},
     )

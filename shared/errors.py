@@ -7,14 +7,17 @@ the same renderer, so a client always sees the same shape and never a traceback.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from sqlalchemy.exc import DBAPIError
 
 from shared.logging import request_id_var
 
@@ -147,6 +150,9 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, s
             if isinstance(item, dict)
         ]
         return 400, "VALIDATION_ERROR", _clean(exc.detail), {"fields": fields}, {}
+    if _is_database_outage(exc):
+        logger.error("database unavailable: %s", exc.__class__.__name__)
+        return 503, "SERVICE_UNAVAILABLE", "Database unavailable, try again shortly", {}, {}
     if isinstance(exc, HTTPException):
         status = exc.status_code
         headers = dict(exc.headers or {})
@@ -154,6 +160,23 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, s
         return status, _CODES.get(status, HTTPStatus(status).name), message, {}, headers
     logger.error("unhandled exception", exc_info=exc)
     return 500, "INTERNAL_ERROR", "Internal server error", {}, {}
+
+
+def _is_database_outage(exc: Exception) -> bool:
+    """A lost or refused database connection (not a bad query)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, DBAPIError):
+        exc = exc.orig or exc
+    return isinstance(
+        exc,
+        OSError
+        | asyncio.TimeoutError
+        | asyncpg.exceptions.ConnectionDoesNotExistError
+        | asyncpg.exceptions.CannotConnectNowError
+        | asyncpg.exceptions.TooManyConnectionsError
+        | asyncpg.exceptions.AdminShutdownError,
+    ) or "connection is closed" in str(exc)
 
 
 def _clean(detail: str) -> str:

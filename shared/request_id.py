@@ -10,8 +10,8 @@ import logging
 import re
 import time
 import uuid
-from typing import cast
 from collections.abc import Iterable
+from typing import cast
 
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 

@@ -32,7 +32,9 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     log_level: str = "INFO"
     database_url: str = DEV_DATABASE_URL
     db_pool_size: int = 10
-    db_max_overflow: int = 5
+    # A fixed pool: overflow connections opened and closed under load cost more than
+    # a short wait for a pooled one.
+    db_max_overflow: int = 0
     amqp_url: str = DEV_AMQP_URL
     # PEM text of the public key (or a path to it via JWT_PUBLIC_KEY_FILE).
     jwt_public_key: str = ""

@@ -39,3 +39,16 @@ def test_domain_and_framework_errors_map_to_status_and_code() -> None:
 def test_unexpected_errors_hide_their_details() -> None:
     status, code, message, details, _ = describe(RuntimeError("password=hunter2 at line 3"))
     assert (status, code, message, details) == (500, "INTERNAL_ERROR", "Internal server error", {})
+
+
+def test_a_lost_database_connection_is_503_not_500() -> None:
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError
+
+    refused = ConnectionRefusedError(111, "Connection refused")
+    assert describe(refused)[:2] == (503, "SERVICE_UNAVAILABLE")
+    wrapped = DBAPIError("SELECT 1", {}, asyncpg.exceptions.ConnectionDoesNotExistError("gone"))
+    assert describe(wrapped)[:2] == (503, "SERVICE_UNAVAILABLE")
+    # A bad query is our bug, not an outage.
+    bad_query = DBAPIError("SELEC", {}, asyncpg.exceptions.PostgresSyntaxError("syntax"))
+    assert describe(bad_query)[:2] == (500, "INTERNAL_ERROR")

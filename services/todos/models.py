@@ -1,0 +1,74 @@
+"""Tables of the todos service, in the Postgres schema ``todos``.
+
+``todos.todos`` holds every todo, soft-deleted ones included (``deleted_at`` set).
+``todos.user_counters`` hands out the per-user ``number`` (1, 2, 3, ...): one atomic
+upsert per create, so numbers are never duplicated under concurrency and never reused.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from shared.db import TYPE_ANNOTATION_MAP, schema_metadata
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata("todos")
+    type_annotation_map = TYPE_ANNOTATION_MAP
+
+
+STATUSES = ("pending", "completed")
+PRIORITIES = ("low", "medium", "high", "urgent")
+LIVE = text("deleted_at IS NULL")
+
+
+class TodoModel(Base):
+    __tablename__ = "todos"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    user_id: Mapped[uuid.UUID]
+    number: Mapped[int]
+    title: Mapped[str] = mapped_column(String(255))
+    description: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="pending")
+    priority: Mapped[str] = mapped_column(Text, server_default="medium")
+    due_at: Mapped[datetime | None]
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    completed_at: Mapped[datetime | None]
+    deleted_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(server_default=text("1"))
+
+    __table_args__ = (
+        UniqueConstraint("user_id", "number"),
+        CheckConstraint("status IN ('pending', 'completed')", name="status"),
+        CheckConstraint("priority IN ('low', 'medium', 'high', 'urgent')", name="priority"),
+        CheckConstraint("char_length(title) BETWEEN 1 AND 255", name="title_length"),
+        CheckConstraint("char_length(description) <= 10000", name="description_length"),
+        CheckConstraint("cardinality(tags) <= 20", name="tags_count"),
+        Index("ix_todos_user_created", "user_id", "created_at", "id", postgresql_where=LIVE),
+        Index("ix_todos_user_due", "user_id", "due_at", "id", postgresql_where=LIVE),
+        Index("ix_todos_user_status", "user_id", "status", postgresql_where=LIVE),
+        Index("ix_todos_tags", "tags", postgresql_using="gin"),
+    )
+
+
+class UserCounter(Base):
+    __tablename__ = "user_counters"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    last_number: Mapped[int]

@@ -1,0 +1,86 @@
+"""Sort keys and keyset cursors of ``GET /api/v1/todos``.
+
+A sort key is a field name, with a leading ``-`` for descending (``-created_at``). A cursor
+is the urlsafe base64 (unpadded) of the JSON ``[sort key, sort value, id]`` of the last
+todo of a page; the next page starts strictly after that ``(value, id)`` pair, so rows
+added or removed meanwhile never make a page repeat or skip the others.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from services.todos.schemas import SortKey
+from shared.errors import ValidationFailed
+
+SORT_FIELDS = ("created_at", "due_at", "priority", "title")
+DEFAULT_SORT: SortKey = "-created_at"
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 2048
+
+_CursorTuple = tuple[str, int | str | None, uuid.UUID]
+
+
+def invalid(key: str, message: str) -> ValidationFailed:
+    """A 400 naming one query parameter, shaped like the framework's own validation errors."""
+    return ValidationFailed(
+        f"Invalid {key}",
+        details={"fields": [{"key": key, "message": message, "source": "query"}]},
+    )
+
+
+def parse_sort(sort: str) -> tuple[str, bool]:
+    """``"-due_at"`` -> ``("due_at", True)``: the field and whether it is descending."""
+    field = sort.removeprefix("-")
+    if field not in SORT_FIELDS:
+        raise invalid("sort", f"must be one of {', '.join(SORT_FIELDS)}, optionally with '-'")
+    return field, sort.startswith("-")
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= MAX_LIMIT:
+        raise invalid("limit", f"must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def encode_cursor(sort: str, value: Any, todo_id: uuid.UUID) -> str:
+    raw = msgspec.json.encode([sort, value, todo_id])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
+    """The ``(sort value, id)`` a page starts after; 400 for a cursor not made for ``sort``."""
+    field, _ = parse_sort(sort)
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_sort, value, todo_id = msgspec.json.decode(raw, type=_CursorTuple)
+        if cursor_sort != sort:
+            raise ValueError("made for another sort")
+        return _sort_value(field, value), todo_id
+    except (ValueError, msgspec.MsgspecError) as exc:
+        raise invalid("cursor", "is not a cursor of this list and sort order") from exc
+
+
+def _sort_value(field: str, value: int | str | None) -> Any:
+    if field in ("created_at", "due_at"):
+        if value is None and field == "due_at":
+            return None  # todos without a due date
+        moment = msgspec.convert(value, datetime)
+        if moment.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return moment
+    if field == "priority":
+        if not isinstance(value, int) or not 0 <= value <= 3:
+            raise ValueError("bad priority rank")
+        return value
+    if not isinstance(value, str):
+        raise ValueError("bad title")
+    return value

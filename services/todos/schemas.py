@@ -1,0 +1,95 @@
+"""Request and response bodies of the todos API (msgspec Structs).
+
+Input structs refuse unknown fields, so a typo in a field name is a 400, not a silent
+no-op. ``TodoUpdate`` uses ``msgspec.UNSET`` so that a field left out of a PATCH body
+("keep it") differs from a field sent as ``null`` ("clear it").
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+Status = Literal["pending", "completed"]
+Priority = Literal["low", "medium", "high", "urgent"]
+SortKey = Literal[
+    "created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "title", "-title"
+]
+
+# A title needs one visible character; whitespace-only titles are refused.
+Title = Annotated[
+    str,
+    msgspec.Meta(min_length=1, max_length=255, pattern=r"\S", description="1..255 characters"),
+]
+Description = Annotated[str, msgspec.Meta(max_length=10000, description="up to 10000 characters")]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"\S")]
+Tags = Annotated[list[Tag], msgspec.Meta(max_length=20, description="up to 20 tags, 1..50 each")]
+
+
+class TodoCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    title: Title
+    description: Description | None = None
+    status: Status = "pending"
+    priority: Priority = "medium"
+    due_at: datetime | None = None
+    tags: Tags = msgspec.field(default_factory=list)
+
+
+class TodoUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """A partial update: only the fields present in the body change."""
+
+    title: Title | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
+    status: Status | UnsetType = UNSET
+    priority: Priority | UnsetType = UNSET
+    due_at: datetime | UnsetType | None = UNSET
+    tags: Tags | UnsetType = UNSET
+
+    def changes(self) -> dict[str, object]:
+        """The fields that were sent, by name."""
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not UNSET
+        }
+
+
+class Todo(msgspec.Struct):
+    """A todo as the API returns it. Field order matches ``repository.TODO_COLUMNS``."""
+
+    id: uuid.UUID
+    number: int
+    title: str
+    description: str | None
+    status: Status
+    priority: Priority
+    due_at: datetime | None
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    version: int
+
+    @property
+    def etag(self) -> str:
+        return f'"{self.version}"'
+
+
+class TodoPage(msgspec.Struct):
+    items: list[Todo]
+    next_cursor: str | None
+
+
+class TodoFilters(msgspec.Struct, kw_only=True):
+    """What ``GET /api/v1/todos`` narrows the list by (all optional, combined with AND)."""
+
+    status: Status | None = None
+    priority: list[Priority] | None = None
+    tags: list[str] | None = None  # the todo must carry every one of them
+    q: str | None = None  # case-insensitive substring of title or description
+    due_before: datetime | None = None  # due_at < due_before
+    due_after: datetime | None = None  # due_at >= due_after

@@ -1,0 +1,215 @@
+"""What the todos API does, as plain async functions over an ``AsyncSession``.
+
+Every function acts for one user: another user's todo is answered exactly like a missing
+one (:class:`~shared.errors.NotFound`). Functions that write commit their own transaction;
+on an error nothing is committed (the request's session rolls back when it closes).
+
+Ids may be given as ``uuid.UUID`` or as text; a todo id that is not a UUID is simply not
+found, and a user id that is not a UUID is an invalid token.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from msgspec import UnsetType
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.todos import repository
+from services.todos.pagination import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    parse_sort,
+)
+from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoPage, TodoUpdate
+from shared.errors import NotFound, Unauthorized, VersionConflict
+
+Id = uuid.UUID | str
+
+
+def todo_uuid(todo_id: Id) -> uuid.UUID:
+    if isinstance(todo_id, uuid.UUID):
+        return todo_id
+    try:
+        return uuid.UUID(todo_id)
+    except (ValueError, TypeError, AttributeError):
+        raise NotFound("Todo not found") from None
+
+
+def user_uuid(user_id: Id) -> uuid.UUID:
+    if isinstance(user_id, uuid.UUID):
+        return user_id
+    try:
+        return uuid.UUID(user_id)
+    except (ValueError, TypeError, AttributeError):
+        raise Unauthorized("Invalid access token subject") from None
+
+
+async def create_todo(session: AsyncSession, user_id: Id, data: TodoCreate) -> Todo:
+    values: dict[str, Any] = {
+        "title": data.title.strip(),
+        "description": data.description,
+        "status": data.status,
+        "priority": data.priority,
+        "due_at": _aware(data.due_at),
+        "tags": _clean_tags(data.tags),
+    }
+    todo = await repository.insert_todo(session, user_uuid(user_id), values)
+    await session.commit()
+    return todo
+
+
+async def list_todos(
+    session: AsyncSession,
+    user_id: Id,
+    filters: TodoFilters | None = None,
+    *,
+    sort: str = DEFAULT_SORT,
+    cursor: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+) -> TodoPage:
+    """One page of the user's todos; ``next_cursor`` is None on the last page."""
+    field, descending = parse_sort(sort)
+    check_limit(limit)
+    after = decode_cursor(cursor, sort) if cursor else None
+    filters = _clean_filters(filters or TodoFilters())
+    rows = await repository.list_page(
+        session,
+        user_uuid(user_id),
+        filters,
+        sort_field=field,
+        descending=descending,
+        after=after,
+        limit=limit + 1,
+    )
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(sort, repository.sort_key_value(field, last), last.id)
+    return TodoPage(items=list(rows[:limit]), next_cursor=next_cursor)
+
+
+async def get_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
+    todo = await repository.get(session, user_uuid(user_id), todo_uuid(todo_id))
+    if todo is None:
+        raise NotFound("Todo not found")
+    return todo
+
+
+async def update_todo(
+    session: AsyncSession,
+    user_id: Id,
+    todo_id: Id,
+    data: TodoUpdate,
+    *,
+    expected_version: int | None = None,
+) -> Todo:
+    """Change the fields present in ``data``; 412 when ``expected_version`` is stale."""
+    changes = data.changes()
+    if isinstance(data.title, str):
+        changes["title"] = data.title.strip()
+    if not isinstance(data.tags, UnsetType):
+        changes["tags"] = _clean_tags(data.tags)
+    if not isinstance(data.due_at, UnsetType):
+        changes["due_at"] = _aware(data.due_at)
+    if not changes:
+        todo = await get_todo(session, user_id, todo_id)
+        if expected_version is not None and todo.version != expected_version:
+            raise version_conflict(todo.version)
+        return todo
+    return await _change(session, user_id, todo_id, changes, expected_version)
+
+
+async def complete_todo(
+    session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
+) -> Todo:
+    """Mark the todo completed (a completed todo is returned unchanged)."""
+    return await _change(session, user_id, todo_id, {"status": "completed"}, expected_version)
+
+
+async def reopen_todo(
+    session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
+) -> Todo:
+    """Mark the todo pending again (a pending todo is returned unchanged)."""
+    return await _change(session, user_id, todo_id, {"status": "pending"}, expected_version)
+
+
+async def delete_todo(
+    session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
+) -> None:
+    """Soft delete: the todo vanishes from every read until it is restored."""
+    owner, key = user_uuid(user_id), todo_uuid(todo_id)
+    if not await repository.soft_delete(session, owner, key, expected_version):
+        raise await _why_unchanged(session, owner, key, expected_version)
+    await session.commit()
+
+
+async def restore_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
+    """Bring back a soft-deleted todo; NotFound when it is not deleted or not the user's."""
+    todo = await repository.restore(session, user_uuid(user_id), todo_uuid(todo_id))
+    if todo is None:
+        raise NotFound("Todo not found")
+    await session.commit()
+    return todo
+
+
+async def _change(
+    session: AsyncSession,
+    user_id: Id,
+    todo_id: Id,
+    changes: dict[str, Any],
+    expected_version: int | None,
+) -> Todo:
+    owner, key = user_uuid(user_id), todo_uuid(todo_id)
+    todo = await repository.update_live(session, owner, key, changes, expected_version)
+    if todo is None:
+        raise await _why_unchanged(session, owner, key, expected_version)
+    await session.commit()
+    return todo
+
+
+async def _why_unchanged(
+    session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID, expected_version: int | None
+) -> Exception:
+    """After a write matched no row: the todo is missing, or its version moved on."""
+    current = None
+    if expected_version is not None:
+        current = await repository.live_version(session, user_id, todo_id)
+    return NotFound("Todo not found") if current is None else version_conflict(current)
+
+
+def version_conflict(current_version: int) -> VersionConflict:
+    return VersionConflict(
+        "The todo was changed meanwhile; fetch it again and retry",
+        details={"current_version": current_version},
+        headers={"ETag": f'"{current_version}"'},
+    )
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """Timestamps without a zone are taken as UTC."""
+    if moment is not None and moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment
+
+
+def _clean_tags(tags: list[str]) -> list[str]:
+    """Tags trimmed, duplicates dropped, first-seen order kept."""
+    return list(dict.fromkeys(tag.strip() for tag in tags))
+
+
+def _clean_filters(filters: TodoFilters) -> TodoFilters:
+    q = filters.q.strip() if filters.q else None
+    return TodoFilters(
+        status=filters.status,
+        priority=filters.priority,
+        tags=[tag.strip() for tag in filters.tags] if filters.tags else None,
+        q=q or None,
+        due_before=_aware(filters.due_before),
+        due_after=_aware(filters.due_after),
+    )
