@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from litestar.datastructures import State
 from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.ext.asyncio import (
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import greenlet_spawn
 
 from shared.settings import CommonSettings
 
@@ -65,6 +67,25 @@ async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
     """Litestar dependency: a session for the request, rolled back unless committed."""
     async with state.sessionmaker() as session:
         yield session
+
+
+async def provide_reader(state: State) -> AsyncIterator[asyncpg.Connection]:
+    """Litestar dependency for hot single-statement reads: a pooled asyncpg connection
+    used directly. No ORM session and no BEGIN/ROLLBACK: a GET by id measured ~3x the
+    requests per second of the same query through a session."""
+    engine: AsyncEngine = state.engine
+    pooled = await engine.raw_connection()
+    driver: asyncpg.Connection = pooled.driver_connection
+    try:
+        yield driver
+    except Exception as exc:
+        # A lost connection (anything the server did not answer) must not go back to the
+        # pool; invalidating it makes the pool open a fresh one.
+        if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
+            await greenlet_spawn(pooled.invalidate, exc)
+        raise
+    finally:
+        await greenlet_spawn(pooled.close)
 
 
 async def database_answers(engine: AsyncEngine) -> bool:

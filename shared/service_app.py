@@ -18,7 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 
-from shared.db import create_engine, make_sessionmaker, provide_session
+from shared.db import create_engine, make_sessionmaker, provide_reader, provide_session
 from shared.errors import EXCEPTION_HANDLERS
 from shared.health import HealthController
 from shared.logging import configure_logging
@@ -57,7 +57,7 @@ def build_app(
         route_handlers=[HealthController, *route_handlers],
         middleware=list(middleware),
         lifespan=[database, *lifespan],
-        dependencies={"session": Provide(provide_session)},
+        dependencies={"session": Provide(provide_session), "reader": Provide(provide_reader)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
         cors_config=cors_config,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+import asyncpg
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
@@ -30,6 +31,7 @@ from services.todos.schemas import (
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
+Reader = NamedDependency[asyncpg.Connection]  # likewise: raw pooled connection for reads
 TodoId = Annotated[str, PathParameter(description="The todo's id (a UUID)")]
 IfMatch = Annotated[
     str | None,
@@ -89,11 +91,11 @@ class TodoController(Controller):
     async def get_todo(
         self,
         request: AuthRequest,
-        session: Session,
+        reader: Reader,
         todo_id: TodoId,
         if_none_match: IfNoneMatch = None,
     ) -> Response[Todo]:
-        todo = await service.get_todo(session, request.user, todo_id)
+        todo = await service.read_todo(reader, request.user, todo_id)
         if if_none_match and _matches(if_none_match, todo.version):
             not_modified: Response[Any] = Response(
                 content=b"", status_code=304, headers={"ETag": todo.etag}

@@ -93,20 +93,25 @@ def _own_live(todo_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(c.id == todo_id, c.user_id == user_id, c.deleted_at.is_(None))
 
 
+async def fetch_live(
+    driver: asyncpg.Connection, user_id: uuid.UUID, todo_id: uuid.UUID
+) -> Todo | None:
+    """The user's live todo ``todo_id``, or None, in one prepared statement."""
+    return _to_todo(await driver.fetchrow(GET_LIVE_SQL, todo_id, user_id))
+
+
 async def get(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID) -> Todo | None:
-    """The user's live todo ``todo_id``, or None. Runs inside the session's transaction
-    when one is open, else as a single autocommitted statement."""
+    """:func:`fetch_live` inside the session's transaction."""
     connection = await session.connection()
     driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
     try:
-        row = await driver.fetchrow(GET_LIVE_SQL, todo_id, user_id)
+        return await fetch_live(driver, user_id, todo_id)
     except Exception as exc:
         # Anything but an error answered by the server (a lost connection, or asyncpg
         # caught mid-way by one) leaves the connection unusable: have the pool replace it.
         if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
             await connection.invalidate(exc)
         raise
-    return _to_todo(row)
 
 
 async def live_version(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID) -> int | None:

@@ -14,6 +14,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from msgspec import UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -95,7 +96,15 @@ async def list_todos(
 
 
 async def get_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
-    todo = await repository.get(session, user_uuid(user_id), todo_uuid(todo_id))
+    return _found(await repository.get(session, user_uuid(user_id), todo_uuid(todo_id)))
+
+
+async def read_todo(reader: asyncpg.Connection, user_id: Id, todo_id: Id) -> Todo:
+    """:func:`get_todo` outside any transaction, on a raw pooled connection (the GET path)."""
+    return _found(await repository.fetch_live(reader, user_uuid(user_id), todo_uuid(todo_id)))
+
+
+def _found(todo: Todo | None) -> Todo:
     if todo is None:
         raise NotFound("Todo not found")
     return todo

@@ -251,3 +251,22 @@ async def test_openapi_lists_the_routes(issuer_and_client):
     _, client = issuer_and_client
     paths = (await client.get("/schema/openapi.json")).json()["paths"]
     assert {TODOS, f"{TODOS}/{{todo_id}}", f"{TODOS}/{{todo_id}}/restore"} <= set(paths)
+
+
+async def test_lost_database_connections_answer_503_then_recover(make_caller):
+    caller = make_caller()
+    todo = await caller.create(title="survives a database restart")
+    await _admin_execute(
+        os.environ.get("DATABASE_URL", DEV_DATABASE_URL),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE datname LIKE 'test_todos_http_%' AND application_name = 'todos'",
+    )
+    statuses = []
+    for _ in range(8):  # the pool holds 3 connections, all dead now
+        response = await caller.request("GET", f"{TODOS}/{todo['id']}")
+        if response.status_code != 200:
+            error_of(response, 503, "SERVICE_UNAVAILABLE")
+        statuses.append(response.status_code)
+    # Each dead pooled connection costs one 503 (never a 500), then the pool heals.
+    assert statuses[0] == 503 and statuses.count(503) <= 3, statuses
+    assert statuses[-3:] == [200, 200, 200], statuses
