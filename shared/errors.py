@@ -173,10 +173,12 @@ def _is_database_outage(exc: Exception) -> bool:
         OSError
         | asyncio.TimeoutError
         | asyncpg.exceptions.ConnectionDoesNotExistError
+        | asyncpg.exceptions.InterfaceError  # e.g. "connection is closed"
+        | asyncpg.exceptions.InternalClientError  # protocol state broken by a lost link
         | asyncpg.exceptions.CannotConnectNowError
         | asyncpg.exceptions.TooManyConnectionsError
         | asyncpg.exceptions.AdminShutdownError,
-    ) or "connection is closed" in str(exc)
+    )
 
 
 def _clean(detail: str) -> str:
