@@ -39,6 +39,7 @@ def build_app(
     state: dict[str, Any] | None = None,
     cors_config: CORSConfig | None = None,
     request_max_body_size: int = 1024 * 1024,
+    wrappers: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
 ) -> tuple[ASGIApp, Litestar]:
     """(the ASGI app to serve, the Litestar app inside it)."""
     configure_logging(settings.service_name, settings.log_level)
@@ -66,8 +67,12 @@ def build_app(
         debug=False,
         logging_config=None,  # configure_logging above owns the log format
     )
-    # Outermost, so even a 404 for an unknown route carries X-Request-ID and is logged.
-    return RequestIdMiddleware(litestar_app), litestar_app
+    # ASGI layers outside Litestar (``wrappers``, innermost first), then the request id
+    # outermost, so even a 404 for an unknown route carries X-Request-ID and is logged.
+    asgi_app: ASGIApp = litestar_app
+    for wrap in wrappers:
+        asgi_app = wrap(asgi_app)
+    return RequestIdMiddleware(asgi_app), litestar_app
 
 
 def _state(settings: CommonSettings, extra: dict[str, Any]) -> State:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway.models import RefreshToken, User
@@ -19,12 +19,28 @@ async def get_user(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
 
 
-async def find_refresh_token_for_update(
+async def find_refresh_token_locking_family(
     session: AsyncSession, token_hash: str
 ) -> RefreshToken | None:
-    # Row lock: two concurrent refreshes of one token cannot both succeed.
-    stmt = select(RefreshToken).where(RefreshToken.token_hash == token_hash).with_for_update()
-    return await session.scalar(stmt)
+    """The stored token, read after taking its family's lock (held until commit).
+
+    Every rotation and revocation of a family runs under that lock, one at a time: a
+    rotation cannot add a token to a family while it is being revoked (and so escape the
+    revocation), and two refreshes of one token cannot both succeed.
+    """
+    stmt = select(RefreshToken.family_id).where(RefreshToken.token_hash == token_hash)
+    family_id = await session.scalar(stmt)
+    if family_id is None:
+        return None
+    await session.execute(
+        select(func.pg_advisory_xact_lock(func.hashtextextended(str(family_id), 0)))
+    )
+    fresh = (
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == token_hash)
+        .execution_options(populate_existing=True)
+    )
+    return await session.scalar(fresh)
 
 
 async def revoke_family(session: AsyncSession, family_id: uuid.UUID, now: datetime) -> None:

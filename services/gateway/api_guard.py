@@ -12,6 +12,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from services.gateway.client_ip import Network, client_ip
 from services.gateway.rate_limits import RateLimits
+from shared.errors import Unauthorized
 from shared.tokens import TokenVerifier
 
 # Route handlers marked with this opt need no token (register, login, refresh).
@@ -37,9 +38,14 @@ class ApiGuardMiddleware:
             key = "ip:" + ip
         else:
             authorization = next((v for k, v in scope["headers"] if k == b"authorization"), None)
-            claims = verifier.verify_header(
-                authorization.decode("latin-1") if authorization else None
-            )
+            try:
+                claims = verifier.verify_header(
+                    authorization.decode("latin-1") if authorization else None
+                )
+            except Unauthorized:
+                # Refused tokens are counted too, against the IP: guessing is not free.
+                await limits.consume_api("ip:" + ip)
+                raise
             scope["user"] = claims.user_id
             scope["auth"] = claims
             key = "user:" + claims.user_id

@@ -12,6 +12,7 @@ from litestar.types import ASGIApp
 from services.gateway.api_guard import ApiGuardMiddleware
 from services.gateway.auth_controller import AuthController
 from services.gateway.client_ip import parse_networks
+from services.gateway.cors_refusals import CorsRefusalEnvelope
 from services.gateway.proxy import create_client, proxy_route
 from services.gateway.rate_limits import RateLimits
 from services.gateway.settings import GatewaySettings
@@ -77,5 +78,6 @@ def create_app() -> ASGIApp:
             max_age=600,
         ),
         request_max_body_size=settings.max_body_bytes,
+        wrappers=[CorsRefusalEnvelope],
     )
     return asgi_app

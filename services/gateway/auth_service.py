@@ -77,14 +77,13 @@ async def login(
     refresh_ttl: int,
 ) -> TokenPair:
     key = email_key(data.email)
-    await limits.check_login_allowed(key)
+    await limits.count_login_attempt(key)
     user = await accounts.find_user_by_email(session, key)
     # One bcrypt check whether or not the user exists: same answer, same time.
     if not await check_password(data.password, user.password_hash if user else None):
-        await limits.record_login_failure(key)
         raise InvalidCredentials()
     assert user is not None
-    await limits.clear_login_failures(key)
+    await limits.clear_login_attempts(key)
     pair = _new_pair(session, user.id, uuid.uuid4(), issuer=issuer, refresh_ttl=refresh_ttl)
     await session.commit()
     return pair
@@ -94,7 +93,7 @@ async def refresh(
     session: AsyncSession, refresh_token: str, *, issuer: TokenIssuer, refresh_ttl: int
 ) -> TokenPair:
     now = datetime.now(UTC)
-    stored = await accounts.find_refresh_token_for_update(session, hash_token(refresh_token))
+    stored = await accounts.find_refresh_token_locking_family(session, hash_token(refresh_token))
     if stored is None or stored.revoked_at is not None or stored.expires_at <= now:
         raise InvalidRefreshToken()
     if stored.used_at is not None:
@@ -115,7 +114,7 @@ async def refresh(
 
 async def logout(session: AsyncSession, user_id: str, refresh_token: str) -> None:
     """Revoke the family of ``refresh_token`` if it is the caller's; silent otherwise."""
-    stored = await accounts.find_refresh_token_for_update(session, hash_token(refresh_token))
+    stored = await accounts.find_refresh_token_locking_family(session, hash_token(refresh_token))
     if stored is not None and str(stored.user_id) == user_id:
         await accounts.revoke_family(session, stored.family_id, datetime.now(UTC))
     await session.commit()

@@ -20,7 +20,13 @@ from litestar.types import HTTPScope, Receive, Scope, Send
 from yarl import URL
 
 from services.gateway.settings import GatewaySettings
-from shared.errors import AppError, PayloadTooLarge, ServiceUnavailable, UpstreamTimeout
+from shared.errors import (
+    AppError,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    UpstreamTimeout,
+)
 from shared.logging import request_id_var
 
 logger = logging.getLogger("gateway.proxy")
@@ -40,7 +46,17 @@ HOP_BY_HOP = frozenset(
     }
 )
 # Set by the proxy itself; whatever the client sent for these is dropped.
-REPLACED = frozenset({b"host", b"x-forwarded-for", b"x-forwarded-proto", b"x-request-id"})
+REPLACED = frozenset(
+    {
+        b"host",
+        b"x-forwarded-for",
+        b"x-forwarded-proto",
+        b"x-forwarded-host",
+        b"x-real-ip",
+        b"forwarded",
+        b"x-request-id",
+    }
+)
 
 
 class BadGateway(AppError):
@@ -49,9 +65,14 @@ class BadGateway(AppError):
 
 def create_client(settings: GatewaySettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=256, keepalive_timeout=30),
+        # A pool per upstream (host:port), so one slow service cannot starve the others;
+        # idle connections are dropped before granian's own keep-alive closes them.
+        connector=aiohttp.TCPConnector(
+            limit=0, limit_per_host=settings.upstream_pool_size, keepalive_timeout=15
+        ),
         timeout=aiohttp.ClientTimeout(
             total=None,
+            connect=settings.upstream_connect_timeout,  # includes waiting for a pool slot
             sock_connect=settings.upstream_connect_timeout,
             sock_read=settings.upstream_timeout,
         ),
@@ -156,8 +177,8 @@ def _as_gateway_error(exc: Exception, service: str) -> Exception:
         if isinstance(cause, AppError):
             return cause
         cause = cause.__cause__ or cause.__context__
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        logger.warning("upstream %s unreachable: %s", service, exc)
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        logger.warning("upstream %s unreachable or saturated: %r", service, exc)
         return ServiceUnavailable(f"The {service} service is unavailable")
     if isinstance(exc, asyncio.TimeoutError | aiohttp.ServerTimeoutError):
         logger.warning("upstream %s timed out", service)
@@ -171,7 +192,12 @@ def _as_gateway_error(exc: Exception, service: str) -> Exception:
 def proxy_route(prefix: str, service: str, base_url: str) -> ASGIRouteHandler:
     """A mount that forwards every method under ``prefix`` to ``base_url``."""
 
+    exact, nested = prefix.encode(), prefix.encode() + b"/"
+
     async def handler(scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("raw_path") or scope["path"].encode()
+        if path != exact and not path.startswith(nested):  # "/api/v1/todosX" is not ours
+            raise NotFound()
         await forward(cast(HTTPScope, scope), receive, send, service, base_url.rstrip("/"))
 
     return asgi(prefix, is_mount=True, name=f"proxy-{service}")(handler)

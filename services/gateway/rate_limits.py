@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from limits import RateLimitItem, RateLimitItemPerSecond, parse_many
@@ -58,38 +60,45 @@ class RateLimits:
     async def consume_api(self, key: str) -> Quota:
         """Count one API request for ``key``; raise RateLimited when over any limit."""
         tightest: Quota | None = None
-        try:
+        async with _store_errors_as_503():
             for item in self._api_limits:
                 allowed = await self._api.hit(item, "api", key)
                 stats = await self._api.get_window_stats(item, "api", key)
                 quota = Quota(item.amount, stats.remaining, math.ceil(stats.reset_time))
                 if not allowed:
-                    raise RateLimited(retry_after=math.ceil(stats.reset_time - time.time()))
+                    limited = RateLimited(retry_after=math.ceil(stats.reset_time - time.time()))
+                    limited.headers.update({k.decode(): v.decode() for k, v in quota.headers()})
+                    raise limited
                 if tightest is None or quota.remaining < tightest.remaining:
                     tightest = quota
-        except RateLimited:
-            raise
-        except Exception as exc:
-            logger.error("rate-limit store unavailable", exc_info=exc)
-            raise ServiceUnavailable("Rate-limit store unavailable") from exc
         assert tightest is not None
         return tightest
 
-    async def check_login_allowed(self, email_key: str) -> None:
-        try:
-            if await self._login.test(self._login_limit, "login", email_key):
+    async def count_login_attempt(self, email_key: str) -> None:
+        """Count a login attempt for ``email_key`` before the password is checked, so that
+        concurrent guesses cannot all pass a check made before any of them is counted.
+        A successful login clears the count (:meth:`clear_login_attempts`)."""
+        async with _store_errors_as_503():
+            if await self._login.hit(self._login_limit, "login", email_key):
                 return
             stats = await self._login.get_window_stats(self._login_limit, "login", email_key)
-        except Exception as exc:
-            logger.error("rate-limit store unavailable", exc_info=exc)
-            raise ServiceUnavailable("Rate-limit store unavailable") from exc
         raise RateLimited(
             retry_after=math.ceil(stats.reset_time - time.time()),
             message="Too many failed login attempts; try again later",
         )
 
-    async def record_login_failure(self, email_key: str) -> None:
-        await self._login.hit(self._login_limit, "login", email_key)
+    async def clear_login_attempts(self, email_key: str) -> None:
+        async with _store_errors_as_503():
+            await self._login.clear(self._login_limit, "login", email_key)
 
-    async def clear_login_failures(self, email_key: str) -> None:
-        await self._login.clear(self._login_limit, "login", email_key)
+
+@asynccontextmanager
+async def _store_errors_as_503() -> AsyncIterator[None]:
+    """A counter store that does not answer is a 503, never a silent bypass."""
+    try:
+        yield
+    except RateLimited:
+        raise
+    except Exception as exc:
+        logger.error("rate-limit store unavailable", exc_info=exc)
+        raise ServiceUnavailable("Rate-limit store unavailable") from exc

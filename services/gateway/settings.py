@@ -25,6 +25,7 @@ class GatewaySettings(CommonSettings, kw_only=True):
     contexts_url: str = "http://127.0.0.1:8003"
     upstream_timeout: float = 30.0
     upstream_connect_timeout: float = 2.0
+    upstream_pool_size: int = 128
     max_body_bytes: int = 1024 * 1024
 
     def private_key_pem(self) -> bytes:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -196,6 +197,7 @@ def test_general_rate_limit_per_user_with_headers(stack: Stack, make_user: UserF
             limited = client.get("/api/v1/auth/me", headers=alice.headers)
             assert_error(limited, 429, "RATE_LIMITED")
             assert int(limited.headers["retry-after"]) >= 1
+            assert limited.headers["x-ratelimit-remaining"] == "0"
             # Counted per user: Bob is unaffected.
             assert client.get("/api/v1/auth/me", headers=bob.headers).status_code == 200
     finally:
@@ -239,3 +241,55 @@ def test_rate_limit_counters_shared_through_redis(stack: Stack, make_user: UserF
     finally:
         first.stop()
         second.stop()
+
+
+async def test_concurrent_login_guesses_are_all_counted(
+    stack: Stack, make_user: UserFactory
+) -> None:
+    user = make_user()
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=30) as client:
+        guesses = [
+            client.post("/api/v1/auth/login", json={"email": user.email, "password": f"guess-{i}"})
+            for i in range(20)
+        ]
+        statuses = sorted(r.status_code for r in await asyncio.gather(*guesses))
+    # Counted before the password is checked: a burst gets no more than five tries.
+    assert statuses.count(401) <= 5 and statuses.count(429) >= 15, statuses
+
+
+async def test_replay_racing_a_rotation_still_revokes_the_family(
+    stack: Stack, make_user: UserFactory
+) -> None:
+    user = make_user()
+    async with httpx.AsyncClient(base_url=stack.gateway.url, timeout=30) as client:
+
+        async def refresh(token: str) -> httpx.Response:
+            return await client.post("/api/v1/auth/refresh", json={"refresh_token": token})
+
+        for _ in range(5):
+            login = await client.post(
+                "/api/v1/auth/login", json={"email": user.email, "password": user.password}
+            )
+            first = login.json()["refresh_token"]
+            second = (await refresh(first)).json()["refresh_token"]
+            # The thief rotates `second` while the victim's client replays `first`.
+            rotated, replayed = await asyncio.gather(refresh(second), refresh(first))
+            assert replayed.status_code == 401
+            if rotated.status_code == 200:  # the rotation won the race...
+                survivor = await refresh(rotated.json()["refresh_token"])
+                assert survivor.status_code == 401  # ...but its token was revoked with the family
+
+
+def test_refused_tokens_count_against_the_ip(stack: Stack) -> None:
+    gateway = stack.start_gateway(rate_limit="3/minute")
+    try:
+        with httpx.Client(base_url=gateway.url) as client:
+            statuses = [
+                client.get(
+                    "/api/v1/todos", headers={"Authorization": f"Bearer forged-{i}"}
+                ).status_code
+                for i in range(4)
+            ]
+        assert statuses == [401, 401, 401, 429]
+    finally:
+        gateway.stop()

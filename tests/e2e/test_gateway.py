@@ -149,8 +149,13 @@ def test_cors_preflight_is_answered_by_the_gateway(
         f"{proxy_gateway.url}/api/v1/todos",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
-    assert refused.status_code >= 400 and "access-control-allow-origin" not in refused.headers
+    assert_error(refused, 403, "CORS_REJECTED")
+    assert "access-control-allow-origin" not in refused.headers
     assert upstream.requests == []  # never forwarded
+
+
+def test_a_prefix_is_not_a_match(api: httpx.Client, user: User) -> None:
+    assert_error(api.get("/api/v1/todosXYZ", headers=user.headers), 404, "NOT_FOUND")
 
 
 def test_health_and_openapi(api: httpx.Client, stack: Stack) -> None:
