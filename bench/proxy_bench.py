@@ -8,6 +8,7 @@ The API rate limit is raised for the run: this measures the proxy path, not reje
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import platform
@@ -19,13 +20,14 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import asyncpg
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from shared.tokens import generate_key_pair  # noqa: E402
+from tests.support.database import admin_execute  # noqa: E402
+from tests.support.database import database_url as scratch_url  # noqa: E402
 from tests.support.processes import start_service  # noqa: E402
 
 DURATION = os.environ.get("BENCH_DURATION", "15s")
@@ -57,7 +59,7 @@ def _latency(output: str, percentile: str) -> float:
 
 def main() -> int:
     db_name = f"tp_bench_{uuid.uuid4().hex[:8]}"
-    database_url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db_name}"
+    database_url = scratch_url(db_name)
     work = Path(tempfile.mkdtemp(prefix="tp-bench-"))
     private, public = generate_key_pair()
     (work / "private.pem").write_bytes(private)
@@ -90,7 +92,7 @@ def main() -> int:
     finally:
         gateway.stop()
         todos.stop()
-        asyncio_drop(db_name)
+        asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
     ratio = through["requests_per_second"] / direct["requests_per_second"]
     result = {
         "scenario": "authenticated GET /api/v1/todos/{id}",
@@ -113,17 +115,6 @@ def main() -> int:
     out.write_text(json.dumps(result, indent=2))
     print(f"results written to {out.relative_to(REPO)}")
     return 0
-
-
-def asyncio_drop(db_name: str) -> None:
-    import asyncio
-
-    async def drop() -> None:
-        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
-        await conn.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
-        await conn.close()
-
-    asyncio.run(drop())
 
 
 if __name__ == "__main__":

@@ -15,16 +15,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
 
 from shared.settings import REPO_ROOT
 from shared.tokens import generate_key_pair
+from tests.support.database import admin_execute
+from tests.support.database import database_url as scratch_url
 from tests.support.processes import ServiceProcess, start_service
-
-PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
-PG_HOST_DSN = PG_ADMIN_DSN.rsplit("/", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -44,22 +42,11 @@ def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> JwtKeys:
     return JwtKeys(folder / "private.pem", folder / "public.pem", private, public)
 
 
-def _admin(sql: str) -> None:
-    async def run() -> None:
-        conn = await asyncpg.connect(PG_ADMIN_DSN)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run())
-
-
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A new, migrated database for this test run, dropped afterwards."""
     name = f"tp_test_{uuid.uuid4().hex[:12]}"
-    url = f"{PG_HOST_DSN.replace('postgresql://', 'postgresql+asyncpg://')}/{name}"
+    url = scratch_url(name)
     subprocess.run(
         [sys.executable, "scripts/migrate.py"],
         cwd=REPO_ROOT,
@@ -68,7 +55,7 @@ def database_url() -> Iterator[str]:
         capture_output=True,
     )
     yield url
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

@@ -8,45 +8,28 @@ Location, ETag / If-None-Match / If-Match, the error envelope and query parsing.
 
 from __future__ import annotations
 
-import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from litestar.testing import AsyncTestClient
-from sqlalchemy.engine import make_url
 
 from services.todos.app import create_app
-from shared.migrations import upgrade
-from shared.settings import DEV_DATABASE_URL, REPO_ROOT
+from shared.settings import REPO_ROOT
 from shared.tokens import TokenIssuer, generate_key_pair
+from tests.support.database import admin_execute, scratch_database
 
 TODOS = "/api/v1/todos"
 ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
 
 
-async def _admin_execute(url: str, sql: str) -> None:
-    admin = make_url(url).set(drivername="postgresql", database="postgres")
-    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 async def issuer_and_client() -> AsyncIterator[tuple[TokenIssuer, AsyncTestClient[Any]]]:
-    base = os.environ.get("DATABASE_URL", DEV_DATABASE_URL)
-    name = f"test_todos_http_{uuid.uuid4().hex[:12]}"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
     private, public = generate_key_pair()
-    await _admin_execute(base, f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(upgrade, REPO_ROOT / "services/todos/migrations", url)
+    migrations = REPO_ROOT / "services/todos/migrations"
+    async with scratch_database("test_todos_http", migrations) as url:
         env = {
             "DATABASE_URL": url,
             "JWT_PUBLIC_KEY": public.decode(),
@@ -62,8 +45,6 @@ async def issuer_and_client() -> AsyncIterator[tuple[TokenIssuer, AsyncTestClien
         issuer = TokenIssuer(private, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=600)
         async with AsyncTestClient(app=app) as client:
             yield issuer, client
-    finally:
-        await _admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class Caller:
@@ -256,8 +237,7 @@ async def test_openapi_lists_the_routes(issuer_and_client):
 async def test_lost_database_connections_answer_503_then_recover(make_caller):
     caller = make_caller()
     todo = await caller.create(title="survives a database restart")
-    await _admin_execute(
-        os.environ.get("DATABASE_URL", DEV_DATABASE_URL),
+    await admin_execute(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE datname LIKE 'test_todos_http_%' AND application_name = 'todos'",
     )

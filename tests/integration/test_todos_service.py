@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,14 +18,13 @@ import asyncpg
 import msgspec
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from services.todos import service
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoUpdate
 from shared.errors import NotFound, ValidationFailed, VersionConflict
-from shared.migrations import upgrade
-from shared.settings import DEV_DATABASE_URL, REPO_ROOT
+from shared.settings import REPO_ROOT
+from tests.support.database import admin_execute, scratch_database
 
 MIGRATIONS = REPO_ROOT / "services" / "todos" / "migrations"
 Sessions = async_sessionmaker[AsyncSession]
@@ -35,27 +33,11 @@ Sessions = async_sessionmaker[AsyncSession]
 # --- fixtures --------------------------------------------------------------------------
 
 
-async def _admin_execute(url: str, sql: str) -> None:
-    admin = make_url(url).set(drivername="postgresql", database="postgres")
-    conn = await asyncpg.connect(admin.render_as_string(hide_password=False))
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
 @pytest.fixture(scope="module")
 async def todos_database_url() -> AsyncIterator[str]:
     """A new database holding only the todos schema, dropped after the module."""
-    base = os.environ.get("DATABASE_URL", DEV_DATABASE_URL)
-    name = f"test_todos_{uuid.uuid4().hex[:12]}"
-    url = make_url(base).set(database=name).render_as_string(hide_password=False)
-    await _admin_execute(base, f'CREATE DATABASE "{name}"')
-    try:
-        await asyncio.to_thread(upgrade, MIGRATIONS, url)
+    async with scratch_database("test_todos", MIGRATIONS) as url:
         yield url
-    finally:
-        await _admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")
@@ -310,7 +292,7 @@ async def test_a_dead_connection_is_replaced(todos_database_url, user):
             todo = await add(session, user)
             raw = await (await session.connection()).get_raw_connection()
             pid = raw.driver_connection.get_server_pid()
-        await _admin_execute(todos_database_url, f"SELECT pg_terminate_backend({pid})")
+        await admin_execute(f"SELECT pg_terminate_backend({pid})")
         async with one_connection() as session:
             # Which error depends on when asyncpg notices; the next request must not care.
             lost = (
