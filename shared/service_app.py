@@ -40,8 +40,8 @@ def build_app(
     cors_config: CORSConfig | None = None,
     request_max_body_size: int = 1024 * 1024,
     wrappers: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
-) -> tuple[ASGIApp, Litestar]:
-    """(the ASGI app to serve, the Litestar app inside it)."""
+) -> ASGIApp:
+    """The ASGI app to serve: the Litestar app inside the request-id layer."""
     configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
@@ -72,7 +72,7 @@ def build_app(
     asgi_app: ASGIApp = litestar_app
     for wrap in wrappers:
         asgi_app = wrap(asgi_app)
-    return RequestIdMiddleware(asgi_app), litestar_app
+    return RequestIdMiddleware(asgi_app)
 
 
 def _state(settings: CommonSettings, extra: dict[str, Any]) -> State:

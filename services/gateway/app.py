@@ -47,7 +47,7 @@ def create_app() -> ASGIApp:
             proxy_route("/api/v1/contexts", "contexts", settings.contexts_url),
         ],
     )
-    asgi_app, _ = build_app(
+    return build_app(
         settings,
         title="Todo platform API (gateway)",
         route_handlers=[api],
@@ -80,4 +80,3 @@ def create_app() -> ASGIApp:
         request_max_body_size=settings.max_body_bytes,
         wrappers=[CorsRefusalEnvelope],
     )
-    return asgi_app

@@ -18,4 +18,4 @@ def create_app() -> ASGIApp:
         title="Todos service",
         route_handlers=[TodoController],
         middleware=[bearer_auth()],
-    )[0]
+    )
