@@ -18,6 +18,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 
+from shared.body_limit import DeclaredBodyLimit
 from shared.db import create_engine, make_sessionmaker, provide_reader, provide_session
 from shared.errors import EXCEPTION_HANDLERS
 from shared.health import HealthController
@@ -72,6 +73,7 @@ def build_app(
     asgi_app: ASGIApp = litestar_app
     for wrap in wrappers:
         asgi_app = wrap(asgi_app)
+    asgi_app = DeclaredBodyLimit(asgi_app, request_max_body_size)
     return RequestIdMiddleware(asgi_app)
 
 
