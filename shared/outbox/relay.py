@@ -1,0 +1,265 @@
+"""The outbox relay: publishes committed outbox rows with confirms and marks them sent.
+
+One task per process. It LISTENs on the table's channel on a dedicated asyncpg connection
+(so it wakes as soon as a writer commits) and polls every ``poll_interval`` seconds as a
+fallback (a lost listener connection, a notification missed while reconnecting). A round:
+
+1. in one transaction, claim up to ``batch_size`` pending rows in id order with
+   ``FOR UPDATE SKIP LOCKED`` (other replicas skip them, so a row is never published by
+   two relays at once);
+2. publish them with confirms (:meth:`Publisher.publish_many`);
+3. mark the confirmed ones sent; a failed one keeps ``sent_at`` NULL, gets ``attempts+1``
+   and ``last_error``; rows after a failing chunk are untouched; commit.
+
+A crash between 2 and 3 rolls the marks back and the rows are published again: delivery
+is at least once, consumers deduplicate on the envelope id. When the broker is down, the
+relay drops its publisher and retries with exponential backoff (capped); nothing is lost,
+rows simply wait. Sent rows older than ``retention`` are deleted every ``prune_interval``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import asyncpg
+from sqlalchemy import Table, Text, bindparam, cast, delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.messaging import (
+    BrokerUnavailable,
+    Envelope,
+    MalformedMessage,
+    Publisher,
+    PublishManyFailed,
+    PublishTimeout,
+    decode,
+    get_connection,
+)
+from shared.outbox.table import notify_channel
+
+logger = logging.getLogger("shared.outbox")
+
+PublisherFactory = Callable[[], Awaitable[Publisher]]
+PRUNE_CHUNK = 10_000
+
+
+def amqp_publisher_factory(amqp_url: str, *, name: str = "outbox-relay") -> PublisherFactory:
+    """Publishers on the process's shared robust connection (:func:`get_connection`)."""
+
+    async def factory() -> Publisher:
+        return await Publisher.open(await get_connection(amqp_url, name=name))
+
+    return factory
+
+
+class _BrokerDown(Exception):
+    """A round could not reach the broker; the relay backs off."""
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        table: Table,
+        publisher_factory: PublisherFactory,
+        *,
+        poll_interval: float = 5.0,
+        batch_size: int = 100,
+        retention: timedelta = timedelta(days=7),
+        prune_interval: float = 3600.0,
+        max_backoff: float = 5.0,
+        stop_timeout: float = 15.0,
+    ) -> None:
+        self.engine = engine
+        self.table = table
+        self.publisher_factory = publisher_factory
+        self.poll_interval = poll_interval
+        self.batch_size = batch_size
+        self.retention = retention
+        self.prune_interval = prune_interval
+        self.max_backoff = max_backoff
+        self.stop_timeout = stop_timeout
+        self.channel = notify_channel(table)
+        self._publisher: Publisher | None = None
+        self._listener: asyncpg.Connection | None = None
+        self._wakeup = asyncio.Event()  # a notification arrived (or stop)
+        self._stop = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    # -- lifecycle ------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is None:
+            self._stopping = False
+            self._stop.clear()
+            self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.channel}")
+
+    async def stop(self) -> None:
+        """Finish the round in flight (up to ``stop_timeout``), then close everything."""
+        task, self._task = self._task, None
+        self._stopping = True
+        self._stop.set()
+        self._wakeup.set()
+        if task is not None:
+            try:
+                await asyncio.wait_for(task, self.stop_timeout)
+            except TimeoutError:
+                logger.warning("outbox relay stop timed out", extra={"channel": self.channel})
+        await self._drop_publisher()
+        await self._close_listener()
+
+    # -- the loop -------------------------------------------------------------------
+    async def _run(self) -> None:
+        backoff = 0.0
+        next_prune = 0.0
+        loop = asyncio.get_running_loop()
+        while not self._stopping:
+            await self._ensure_listening()
+            self._wakeup.clear()
+            try:
+                claimed, published = await self.run_once()
+                backoff = 0.0
+            except Exception as exc:
+                backoff = min(max(backoff * 2, 0.1), self.max_backoff)
+                logger.warning(
+                    "outbox relay round failed, retrying",
+                    extra={"channel": self.channel, "error": repr(exc), "retry_in": backoff},
+                )
+                await self._drop_publisher()
+                # Notifications do not cut a backoff short, only stop() does.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), backoff)
+                continue
+            if claimed == self.batch_size and published > 0:
+                continue  # more are waiting: no pause between full batches
+            if loop.time() >= next_prune:
+                next_prune = loop.time() + self.prune_interval
+                with contextlib.suppress(Exception):
+                    await self.prune()
+            listening = self._listener is not None and not self._listener.is_closed()
+            await self._sleep(self.poll_interval if listening else min(self.poll_interval, 5.0))
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait ``seconds``, or less if a notification (or stop) arrives."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+
+    async def run_once(self) -> tuple[int, int]:
+        """One round; returns (rows claimed, rows published). Raises if the broker is down."""
+        t = self.table
+        claim = (
+            select(t.c.id, t.c.event_id, cast(t.c.payload, Text).label("payload"))
+            .where(t.c.sent_at.is_(None))
+            .order_by(t.c.id)
+            .limit(self.batch_size)
+            .with_for_update(skip_locked=True)
+        )
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(claim)).all()
+            if not rows:
+                return 0, 0
+            ids = {row.event_id: row.id for row in rows}
+            errors: dict[Any, str] = {}
+            envelopes: list[Envelope] = []
+            for row in rows:
+                try:
+                    envelopes.append(decode(row.payload.encode()))
+                except MalformedMessage as exc:
+                    errors[row.event_id] = exc.reason
+                    logger.error("malformed outbox row", extra={"outbox_id": row.id})
+            published, broker_down = await self._publish(envelopes, errors)
+            if published:
+                sent_ids = [ids[event_id] for event_id in published]
+                await conn.execute(update(t).where(t.c.id.in_(sent_ids)).values(sent_at=func.now()))
+            if errors:
+                failed = update(t).where(t.c.id == bindparam("row_id"))
+                failed = failed.values(attempts=t.c.attempts + 1, last_error=bindparam("error"))
+                await conn.execute(
+                    failed, [{"row_id": ids[e], "error": err} for e, err in errors.items()]
+                )
+        if errors:
+            logger.warning(
+                "outbox rows not published",
+                extra={"channel": self.channel, "failed": len(errors), "sent": len(published)},
+            )
+        if broker_down:
+            raise _BrokerDown(f"{len(errors)} publish(es) failed: broker unavailable")
+        return len(rows), len(published)
+
+    async def _publish(
+        self, envelopes: list[Envelope], errors: dict[Any, str]
+    ) -> tuple[list[Any], bool]:
+        """Publish; fill ``errors``; return (confirmed ids, whether the broker is down)."""
+        if not envelopes:
+            return [], False
+        if self._publisher is None:
+            self._publisher = await self.publisher_factory()
+        try:
+            await self._publisher.publish_many(envelopes)
+        except PublishManyFailed as exc:
+            down = False
+            for event_id, error in exc.errors.items():
+                errors[event_id] = str(error)
+                down = down or isinstance(error, BrokerUnavailable | PublishTimeout)
+            return exc.published, down
+        return [envelope.id for envelope in envelopes], False
+
+    async def prune(self) -> int:
+        """Delete sent rows older than the retention period; returns how many."""
+        t = self.table
+        cutoff = func.now() - self.retention
+        old = select(t.c.id).where(t.c.sent_at < cutoff).limit(PRUNE_CHUNK)
+        total = 0
+        while True:
+            async with self.engine.begin() as conn:
+                deleted = (await conn.execute(delete(t).where(t.c.id.in_(old)))).rowcount
+            total += deleted
+            if deleted < PRUNE_CHUNK:
+                break
+        if total:
+            logger.info("outbox pruned", extra={"channel": self.channel, "deleted": total})
+        return total
+
+    # -- resources ------------------------------------------------------------------
+    async def _ensure_listening(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        await self._close_listener()
+        url = self.engine.url.set(drivername="postgresql")
+        try:
+            conn = await asyncpg.connect(
+                url.render_as_string(hide_password=False),
+                server_settings={"application_name": f"outbox-relay:{self.channel}"},
+            )
+            await conn.add_listener(self.channel, self._notified)
+            # A lost listener wakes the loop, which reconnects at once instead of at the
+            # next poll (and runs a round for the notifications it may have missed).
+            conn.add_termination_listener(self._notified)
+        except Exception as exc:
+            logger.warning(
+                "outbox relay cannot LISTEN, polling meanwhile",
+                extra={"channel": self.channel, "error": repr(exc)},
+            )
+            return
+        self._listener = conn
+        self._wakeup.set()  # notifications may have been missed while not listening
+
+    def _notified(self, *_args: object) -> None:
+        self._wakeup.set()
+
+    async def _close_listener(self) -> None:
+        conn, self._listener = self._listener, None
+        if conn is not None and not conn.is_closed():
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 5)
+
+    async def _drop_publisher(self) -> None:
+        publisher, self._publisher = self._publisher, None
+        if publisher is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(publisher.close(), 5)
