@@ -37,6 +37,7 @@ from shared.messaging import (
     Publisher,
     PublishManyFailed,
     PublishTimeout,
+    Unroutable,
     decode,
     get_connection,
 )
@@ -203,10 +204,17 @@ class OutboxRelay:
             await self._publisher.publish_many(envelopes)
         except PublishManyFailed as exc:
             down = False
+            done = list(exc.published)
             for event_id, error in exc.errors.items():
+                if isinstance(error, Unroutable):
+                    # Nobody subscribes to this routing key (yet): there is no one to lose
+                    # the event for, so it counts as delivered rather than retried forever.
+                    logger.info("event has no subscriber", extra={"routing_key": error.routing_key})
+                    done.append(event_id)
+                    continue
                 errors[event_id] = str(error)
                 down = down or isinstance(error, BrokerUnavailable | PublishTimeout)
-            return exc.published, down
+            return done, down
         return [envelope.id for envelope in envelopes], False
 
     async def prune(self) -> int:

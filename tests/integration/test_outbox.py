@@ -295,3 +295,22 @@ async def test_old_sent_rows_are_pruned(
             break
         await asyncio.sleep(0.05)
     assert left == {*recent, *pending}
+
+
+async def test_event_nobody_subscribes_to_is_not_retried_forever(
+    engine: AsyncEngine,
+    queue: str,
+    relay_connection: AbstractConnection,
+    relays: list[OutboxRelay],
+) -> None:
+    await start_relay(engine, relay_connection, relays)
+    sessions = async_sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        # No queue is bound for "nobody.*": the broker returns it (mandatory).
+        await add_event(session, OUTBOX, Envelope(type="nobody.listens.here", data={}))
+        await add_event(session, OUTBOX, event(1))
+    for _ in range(40):
+        if await pending_count(engine) == 0:
+            break
+        await asyncio.sleep(0.05)
+    assert await pending_count(engine) == 0
