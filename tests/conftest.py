@@ -23,6 +23,7 @@ from shared.tokens import generate_key_pair
 from tests.support.database import admin_execute
 from tests.support.database import database_url as scratch_url
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.rabbit import Vhost, scratch_vhost
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,17 @@ def database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def service_env(database_url: str, jwt_keys: JwtKeys) -> dict[str, str]:
+def vhost() -> Iterator[Vhost]:
+    """A RabbitMQ vhost of this test run, deleted afterwards."""
+    with scratch_vhost("tp_test") as created:
+        yield created
+
+
+@pytest.fixture(scope="session")
+def service_env(database_url: str, jwt_keys: JwtKeys, vhost: Vhost) -> dict[str, str]:
     return {
         "DATABASE_URL": database_url,
+        "AMQP_URL": vhost.url,
         "JWT_PUBLIC_KEY_FILE": str(jwt_keys.public_path),
         "JWT_PRIVATE_KEY_FILE": str(jwt_keys.private_path),
         "LOG_LEVEL": "INFO",

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import TYPE_ANNOTATION_MAP, schema_metadata
+from shared.outbox import outbox_table
 
 
 class Base(DeclarativeBase):
@@ -72,3 +73,7 @@ class UserCounter(Base):
 
     user_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     last_number: Mapped[int]
+
+
+# Events of todo changes, written in the change's transaction (see shared.outbox).
+OUTBOX = outbox_table(Base.metadata)

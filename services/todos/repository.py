@@ -159,8 +159,9 @@ async def update_live(
     todo_id: uuid.UUID,
     changes: Mapping[str, Any],
     expected_version: int | None = None,
-) -> Todo | None:
-    """Set ``changes`` (column -> value) on a live todo; None when no live todo matches.
+) -> tuple[Todo, bool] | None:
+    """Set ``changes`` (column -> value) on a live todo: (the todo, whether it changed), or
+    None when no live todo matches.
 
     ``version`` and ``updated_at`` move only when a value really changes, so completing a
     completed todo is a no-op. Changing ``status`` sets or clears ``completed_at``. With
@@ -180,8 +181,15 @@ async def update_live(
     condition = _own_live(todo_id, user_id)
     if expected_version is not None:
         condition = and_(condition, c.version == expected_version)
-    stmt = update(todos).where(condition).values(values).returning(*TODO_COLUMNS)
-    return _to_todo((await session.execute(stmt)).first())
+    # now() is the transaction's start time: updated_at equals it only if this row changed.
+    stmt = (
+        update(todos)
+        .where(condition)
+        .values(values)
+        .returning(*TODO_COLUMNS, (c.updated_at == func.now()).label("changed"))
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (_todo(row[:-1]), bool(row[-1]))
 
 
 async def soft_delete(
@@ -189,8 +197,8 @@ async def soft_delete(
     user_id: uuid.UUID,
     todo_id: uuid.UUID,
     expected_version: int | None = None,
-) -> bool:
-    """Mark a live todo deleted; False when no live todo (at that version) matches."""
+) -> Todo | None:
+    """Mark a live todo deleted; None when no live todo (at that version) matches."""
     condition = _own_live(todo_id, user_id)
     if expected_version is not None:
         condition = and_(condition, c.version == expected_version)
@@ -198,9 +206,9 @@ async def soft_delete(
         update(todos)
         .where(condition)
         .values(deleted_at=func.now(), updated_at=func.now(), version=c.version + 1)
-        .returning(c.id)
+        .returning(*TODO_COLUMNS)
     )
-    return (await session.execute(stmt)).first() is not None
+    return _to_todo((await session.execute(stmt)).first())
 
 
 async def restore(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID) -> Todo | None:

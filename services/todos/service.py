@@ -15,10 +15,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 from msgspec import UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.todos import repository
+from services.todos.models import OUTBOX
 from services.todos.pagination import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
@@ -29,6 +31,8 @@ from services.todos.pagination import (
 )
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoPage, TodoUpdate
 from shared.errors import NotFound, Unauthorized, VersionConflict
+from shared.messaging import Envelope
+from shared.outbox import add_event
 
 Id = uuid.UUID | str
 
@@ -60,7 +64,9 @@ async def create_todo(session: AsyncSession, user_id: Id, data: TodoCreate) -> T
         "due_at": _aware(data.due_at),
         "tags": _clean_tags(data.tags),
     }
-    todo = await repository.insert_todo(session, user_uuid(user_id), values)
+    owner = user_uuid(user_id)
+    todo = await repository.insert_todo(session, owner, values)
+    await _record(session, "created", owner, todo)
     await session.commit()
     return todo
 
@@ -131,21 +137,23 @@ async def update_todo(
         if expected_version is not None and todo.version != expected_version:
             raise version_conflict(todo.version)
         return todo
-    return await _change(session, user_id, todo_id, changes, expected_version)
+    return await _change(session, user_id, todo_id, changes, expected_version, "updated")
 
 
 async def complete_todo(
     session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
 ) -> Todo:
     """Mark the todo completed (a completed todo is returned unchanged)."""
-    return await _change(session, user_id, todo_id, {"status": "completed"}, expected_version)
+    changes = {"status": "completed"}
+    return await _change(session, user_id, todo_id, changes, expected_version, "completed")
 
 
 async def reopen_todo(
     session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
 ) -> Todo:
     """Mark the todo pending again (a pending todo is returned unchanged)."""
-    return await _change(session, user_id, todo_id, {"status": "pending"}, expected_version)
+    changes = {"status": "pending"}
+    return await _change(session, user_id, todo_id, changes, expected_version, "reopened")
 
 
 async def delete_todo(
@@ -153,16 +161,20 @@ async def delete_todo(
 ) -> None:
     """Soft delete: the todo vanishes from every read until it is restored."""
     owner, key = user_uuid(user_id), todo_uuid(todo_id)
-    if not await repository.soft_delete(session, owner, key, expected_version):
+    todo = await repository.soft_delete(session, owner, key, expected_version)
+    if todo is None:
         raise await _why_unchanged(session, owner, key, expected_version)
+    await _record(session, "deleted", owner, todo)
     await session.commit()
 
 
 async def restore_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
     """Bring back a soft-deleted todo; NotFound when it is not deleted or not the user's."""
-    todo = await repository.restore(session, user_uuid(user_id), todo_uuid(todo_id))
+    owner = user_uuid(user_id)
+    todo = await repository.restore(session, owner, todo_uuid(todo_id))
     if todo is None:
         raise NotFound("Todo not found")
+    await _record(session, "restored", owner, todo)
     await session.commit()
     return todo
 
@@ -173,13 +185,23 @@ async def _change(
     todo_id: Id,
     changes: dict[str, Any],
     expected_version: int | None,
+    verb: str,
 ) -> Todo:
     owner, key = user_uuid(user_id), todo_uuid(todo_id)
-    todo = await repository.update_live(session, owner, key, changes, expected_version)
-    if todo is None:
+    result = await repository.update_live(session, owner, key, changes, expected_version)
+    if result is None:
         raise await _why_unchanged(session, owner, key, expected_version)
+    todo, changed = result
+    if changed:  # completing a completed todo changes nothing and tells nobody
+        await _record(session, verb, owner, todo)
     await session.commit()
     return todo
+
+
+async def _record(session: AsyncSession, verb: str, owner: uuid.UUID, todo: Todo) -> None:
+    """Write the ``todos.todo.<verb>`` event into the outbox, in the change's transaction."""
+    envelope = Envelope(type=f"todos.todo.{verb}", user_id=owner, data=msgspec.to_builtins(todo))
+    await add_event(session, OUTBOX, envelope)
 
 
 async def _why_unchanged(

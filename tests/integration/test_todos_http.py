@@ -20,6 +20,7 @@ from services.todos.app import create_app
 from shared.settings import REPO_ROOT
 from shared.tokens import TokenIssuer, generate_key_pair
 from tests.support.database import admin_execute, scratch_database
+from tests.support.rabbit import scratch_vhost
 
 TODOS = "/api/v1/todos"
 ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
@@ -29,22 +30,24 @@ ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
 async def issuer_and_client() -> AsyncIterator[tuple[TokenIssuer, AsyncTestClient[Any]]]:
     private, public = generate_key_pair()
     migrations = REPO_ROOT / "services/todos/migrations"
-    async with scratch_database("test_todos_http", migrations) as url:
-        env = {
-            "DATABASE_URL": url,
-            "JWT_PUBLIC_KEY": public.decode(),
-            "JWT_ISSUER": ISSUER,
-            "JWT_AUDIENCE": AUDIENCE,
-            "DB_POOL_SIZE": "3",
-            "LOG_LEVEL": "WARNING",
-        }
-        with pytest.MonkeyPatch.context() as patch:
-            for key, value in env.items():
-                patch.setenv(key, value)
-            app = create_app()
-        issuer = TokenIssuer(private, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=600)
-        async with AsyncTestClient(app=app) as client:
-            yield issuer, client
+    with scratch_vhost("test_todos_http") as vhost:
+        async with scratch_database("test_todos_http", migrations) as url:
+            env = {
+                "AMQP_URL": vhost.url,
+                "DATABASE_URL": url,
+                "JWT_PUBLIC_KEY": public.decode(),
+                "JWT_ISSUER": ISSUER,
+                "JWT_AUDIENCE": AUDIENCE,
+                "DB_POOL_SIZE": "3",
+                "LOG_LEVEL": "WARNING",
+            }
+            with pytest.MonkeyPatch.context() as patch:
+                for key, value in env.items():
+                    patch.setenv(key, value)
+                app = create_app()
+            issuer = TokenIssuer(private, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=600)
+            async with AsyncTestClient(app=app) as client:
+                yield issuer, client
 
 
 class Caller:

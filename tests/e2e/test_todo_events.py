@@ -1,0 +1,82 @@
+"""Todo changes made through the API are published on `events` through the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from aio_pika.abc import AbstractQueue
+
+from shared.messaging import connect, declare_exchanges, from_message
+from tests.conftest import Stack, User, UserFactory
+from tests.support.rabbit import Vhost
+
+
+@pytest.fixture
+async def todo_events(vhost: Vhost, stack: Stack) -> AsyncIterator[AbstractQueue]:
+    """A queue receiving every todo event of this test run."""
+    connection = await connect(vhost.url, name="test-todo-events")
+    channel = await connection.channel()
+    events, _ = await declare_exchanges(channel)
+    queue = await channel.declare_queue(f"test-todo-events-{uuid.uuid4().hex[:8]}", exclusive=True)
+    await queue.bind(events, routing_key="todos.todo.#")
+    yield queue
+    await connection.close()
+
+
+async def events_of(queue: AbstractQueue, user: User, count: int, linger: float = 0.5) -> list:
+    """The next ``count`` events of ``user`` (others' are skipped), then make sure no more come."""
+    seen = []
+    deadline = asyncio.get_running_loop().time() + 10
+    while asyncio.get_running_loop().time() < deadline:
+        message = await queue.get(no_ack=True, fail=False)
+        if message is None:
+            if len(seen) >= count:
+                await asyncio.sleep(linger)
+                if await queue.get(no_ack=True, fail=False) is None:
+                    break
+                continue
+            await asyncio.sleep(0.02)
+            continue
+        envelope = from_message(message)
+        if str(envelope.user_id) == user.id:
+            seen.append((message, envelope))
+    return seen
+
+
+async def test_every_change_publishes_one_event_after_commit(
+    stack: Stack, make_user: UserFactory, todo_events: AbstractQueue
+) -> None:
+    user = make_user()
+    async with httpx.AsyncClient(base_url=stack.gateway.url, headers=user.headers) as api:
+        created = await api.post(
+            "/api/v1/todos", json={"title": "Event me"}, headers={"X-Request-ID": "trace-ev-1"}
+        )
+        todo_id = created.json()["id"]
+        await api.patch(f"/api/v1/todos/{todo_id}", json={"priority": "high"})
+        await api.post(f"/api/v1/todos/{todo_id}/complete")
+        await api.post(f"/api/v1/todos/{todo_id}/complete")  # no change: no event
+        await api.post(f"/api/v1/todos/{todo_id}/reopen")
+        await api.delete(f"/api/v1/todos/{todo_id}")
+        await api.post(f"/api/v1/todos/{todo_id}/restore")
+        rejected = await api.post("/api/v1/todos", json={"title": ""})  # rolled back: no event
+        assert rejected.status_code == 400
+    seen = await events_of(todo_events, user, 6)
+    verbs = [envelope.type for _, envelope in seen]
+    assert verbs == [
+        "todos.todo.created",
+        "todos.todo.updated",
+        "todos.todo.completed",
+        "todos.todo.reopened",
+        "todos.todo.deleted",
+        "todos.todo.restored",
+    ]
+    first_message, first = seen[0]
+    assert first.data["id"] == todo_id and first.data["title"] == "Event me"
+    assert first.correlation_id == "trace-ev-1"
+    assert first_message.message_id == str(first.id)
+    assert seen[1][1].data["priority"] == "high" and seen[2][1].data["status"] == "completed"
+    assert len({envelope.id for _, envelope in seen}) == 6
