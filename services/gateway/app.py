@@ -13,6 +13,7 @@ from services.gateway.api_guard import ApiGuardMiddleware
 from services.gateway.auth_controller import AuthController
 from services.gateway.client_ip import parse_networks
 from services.gateway.cors_refusals import CorsRefusalEnvelope
+from services.gateway.event_stream import event_hub, event_stream
 from services.gateway.proxy import create_client, proxy_route
 from services.gateway.rate_limits import RateLimits
 from services.gateway.settings import GatewaySettings
@@ -42,6 +43,7 @@ def create_app() -> ASGIApp:
         middleware=[ApiGuardMiddleware],
         route_handlers=[
             AuthController,
+            event_stream,
             proxy_route("/api/v1/todos", "todos", settings.todos_url),
             proxy_route("/api/v1/chat", "chat", settings.chat_url),
             proxy_route("/api/v1/contexts", "contexts", settings.contexts_url),
@@ -51,7 +53,7 @@ def create_app() -> ASGIApp:
         settings,
         title="Todo platform API (gateway)",
         route_handlers=[api],
-        lifespan=[upstream_client],
+        lifespan=[upstream_client, event_hub],
         state={
             "token_issuer": TokenIssuer(
                 settings.private_key_pem(),

@@ -27,6 +27,14 @@ class GatewaySettings(CommonSettings, kw_only=True):
     upstream_connect_timeout: float = 2.0
     upstream_pool_size: int = 128
     max_body_bytes: int = 1024 * 1024
+    # Live event stream (GET /api/v1/events): seconds between heartbeat comments on an
+    # idle stream, open streams per user, events buffered per stream before a lagging
+    # client is disconnected, unacked deliveries per gateway, topic patterns relayed.
+    event_stream_heartbeat: float = 15.0
+    event_stream_max_per_user: int = 5
+    event_stream_buffer: int = 100
+    event_stream_prefetch: int = 200
+    event_stream_routing_keys: str = "todos.#,contexts.#"
 
     def private_key_pem(self) -> bytes:
         return key_material(self.jwt_private_key, self.jwt_private_key_file, "JWT_PRIVATE_KEY")
