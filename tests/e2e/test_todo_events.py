@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -80,3 +81,47 @@ async def test_every_change_publishes_one_event_after_commit(
     assert first_message.message_id == str(first.id)
     assert seen[1][1].data["priority"] == "high" and seen[2][1].data["status"] == "completed"
     assert len({envelope.id for _, envelope in seen}) == 6
+
+
+async def test_broker_outage_while_todos_are_created_loses_nothing(
+    stack: Stack, vhost: Vhost, make_user: UserFactory
+) -> None:
+    user = make_user()
+    connection = await connect(vhost.url, name="test-outage-observer")
+    channel = await connection.channel()
+    events, _ = await declare_exchanges(channel)
+    # Durable, so it keeps what arrives while the broker drops our connection too.
+    name = f"test-outage-{uuid.uuid4().hex[:8]}"
+    queue = await channel.declare_queue(name, durable=True)
+    await queue.bind(events, routing_key="todos.todo.created")
+    try:
+        async with httpx.AsyncClient(base_url=stack.gateway.url, headers=user.headers) as api:
+
+            async def create(n: int) -> None:
+                response = await api.post("/api/v1/todos", json={"title": f"outage {n}"})
+                assert response.status_code == 201
+
+            writes = asyncio.gather(*(create(n) for n in range(200)))
+            for _ in range(3):  # every connection of the vhost is dropped, three times
+                await asyncio.sleep(0.3)
+                await asyncio.to_thread(vhost.close_connections)
+            await writes
+        ids: set[str] = set()
+        deliveries = 0
+        deadline = asyncio.get_running_loop().time() + 30
+        while len(ids) < 200 and asyncio.get_running_loop().time() < deadline:
+            with contextlib.suppress(Exception):  # our channel may be reconnecting
+                message = await queue.get(no_ack=True, fail=False)
+                if message is None:
+                    await asyncio.sleep(0.05)
+                    continue
+                envelope = from_message(message)
+                if str(envelope.user_id) == user.id:
+                    deliveries += 1
+                    ids.add(str(envelope.id))
+        assert len(ids) == 200  # nothing lost; duplicates (at-least-once) share an id
+        assert deliveries >= 200
+    finally:
+        with contextlib.suppress(Exception):
+            await queue.delete(if_unused=False, if_empty=False)
+        await connection.close()
