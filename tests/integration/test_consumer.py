@@ -19,14 +19,12 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
-from sqlalchemy.schema import CreateSchema
 
 from shared.consumer import REASON_HEADER, ConsumerRunner, Handler, processed_messages_table
 from shared.db import schema_metadata
 from shared.messaging import Envelope, connect, dead_letter_queue_name, to_message
-from tests.support.database import scratch_database
+from tests.support.database import scratch_engine
 from tests.support.rabbit import Vhost, death_reason, get_message, rabbitmqctl, scratch_vhost
 
 metadata = schema_metadata("consumer_test")
@@ -49,13 +47,8 @@ def vhost() -> Iterator[Vhost]:
 
 @pytest.fixture(scope="module")
 async def engine() -> AsyncIterator[AsyncEngine]:
-    async with scratch_database("consumer_test") as url:
-        created = create_async_engine(url)
-        async with created.begin() as conn:
-            await conn.execute(CreateSchema("consumer_test"))
-            await conn.run_sync(metadata.create_all)
+    async with scratch_engine("consumer_test", metadata) as created:
         yield created
-        await created.dispose()
 
 
 @pytest.fixture(scope="module")

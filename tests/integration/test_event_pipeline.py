@@ -16,15 +16,13 @@ from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
-    create_async_engine,
 )
-from sqlalchemy.schema import CreateSchema
 
 from shared.consumer import ConsumerRunner, processed_messages_table
 from shared.db import schema_metadata
 from shared.messaging import Envelope, Publisher, connect
 from shared.outbox import OutboxRelay, add_event, outbox_table
-from tests.support.database import scratch_database
+from tests.support.database import scratch_engine
 from tests.support.rabbit import Vhost, scratch_vhost
 
 SCHEMA = "pipeline_test"
@@ -48,13 +46,8 @@ def vhost() -> Iterator[Vhost]:
 
 @pytest.fixture(scope="module")
 async def engine() -> AsyncIterator[AsyncEngine]:
-    async with scratch_database("pipeline_test") as url:
-        created = create_async_engine(url)
-        async with created.begin() as conn:
-            await conn.execute(CreateSchema(SCHEMA))
-            await conn.run_sync(metadata.create_all)
+    async with scratch_engine("pipeline_test", metadata) as created:
         yield created
-        await created.dispose()
 
 
 @pytest.fixture

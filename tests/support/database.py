@@ -10,7 +10,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy import MetaData
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.schema import CreateSchema
 
 from shared.migrations import upgrade
 from shared.settings import DEV_DATABASE_URL
@@ -44,3 +47,17 @@ async def scratch_database(prefix: str, *migrations: Path) -> AsyncIterator[str]
         yield database_url(name)
     finally:
         await admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@asynccontextmanager
+async def scratch_engine(prefix: str, metadata: MetaData) -> AsyncIterator[AsyncEngine]:
+    """An engine on a new database holding ``metadata``'s schema and tables."""
+    async with scratch_database(prefix) as url:
+        engine = create_async_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(CreateSchema(str(metadata.schema)))
+                await conn.run_sync(metadata.create_all)
+            yield engine
+        finally:
+            await engine.dispose()
