@@ -86,11 +86,15 @@ class Subscriber:
             return True
         except asyncio.QueueFull:
             self.overflowed = True
-            # Drop what is buffered: the client reloads on reconnect anyway.
-            while not self.queue.empty():
-                self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            self.close()
             return False
+
+    def close(self) -> None:
+        """End the stream now: drop what is buffered (the client reloads on reconnect
+        anyway) so that the end marker always fits."""
+        while not self.queue.empty():
+            self.queue.get_nowait()
+        self.queue.put_nowait(None)
 
 
 def sse_frame(envelope: Envelope) -> bytes:
@@ -239,8 +243,7 @@ class EventHub:
 
     def _end(self, subscriber: Subscriber) -> None:
         self.unsubscribe(subscriber)
-        with contextlib.suppress(asyncio.QueueFull):
-            subscriber.queue.put_nowait(None)
+        subscriber.close()
 
     async def release(self, subscriber: Subscriber) -> None:
         """After the response: a safety net should the body never have started."""

@@ -82,8 +82,15 @@ class ConsumerRunner:
         connection: AbstractConnection,
         sessionmaker: async_sessionmaker[AsyncSession],
         processed_table: Table,
+        *,
+        retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
     ) -> None:
         self.connection = connection
+        # A failed handler waits before its nack (doubling per delivery): a short database
+        # outage must not use up the queue's delivery limit and dead-letter good messages.
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
         self.sessionmaker = sessionmaker
         self.processed_table = processed_table
         self.subscriptions: list[Subscription] = []
@@ -214,12 +221,20 @@ class ConsumerRunner:
                 if fresh:
                     await sub.handler(session, envelope)
         except Exception:
-            logger.exception("handler failed; message requeued", extra=log_extra)
+            delay = self._retry_delay(message)
+            logger.exception("handler failed; requeued after %.1fs", delay, extra=log_extra)
+            await asyncio.sleep(delay)
             await _settle(message.nack(requeue=True), "nack", sub)
             return
         if not fresh:
             logger.info("duplicate message skipped", extra=log_extra)
         await _settle(message.ack(), "ack", sub)
+
+    def _retry_delay(self, message: AbstractIncomingMessage) -> float:
+        # Quorum queues count earlier deliveries in x-delivery-count.
+        count = (message.headers or {}).get("x-delivery-count", 0)
+        deliveries = count if isinstance(count, int) else 0
+        return min(self.retry_delay * 2**deliveries, self.max_retry_delay)
 
     async def _dead_letter(
         self, sub: Subscription, message: AbstractIncomingMessage, reason: str

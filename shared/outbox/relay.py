@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -160,6 +161,14 @@ class OutboxRelay:
             .limit(self.batch_size)
             .with_for_update(skip_locked=True)
         )
+        async with self.engine.connect() as conn:
+            pending = select(t.c.id).where(t.c.sent_at.is_(None)).limit(1)
+            if await conn.scalar(pending) is None:
+                return 0, 0
+        # Open the publisher before claiming: a slow broker connect must not hold row locks
+        # and a pooled connection.
+        if self._publisher is None:
+            self._publisher = await self.publisher_factory()
         async with self.engine.begin() as conn:
             rows = (await conn.execute(claim)).all()
             if not rows:
@@ -167,16 +176,23 @@ class OutboxRelay:
             ids = {row.event_id: row.id for row in rows}
             errors: dict[Any, str] = {}
             envelopes: list[Envelope] = []
+            unpublishable: list[tuple[int, str]] = []
             for row in rows:
                 try:
                     envelopes.append(decode(row.payload.encode()))
                 except MalformedMessage as exc:
-                    errors[row.event_id] = exc.reason
-                    logger.error("malformed outbox row", extra={"outbox_id": row.id})
+                    # It can never be published: close it (with the reason) rather than let
+                    # it block every newer event forever.
+                    unpublishable.append((row.id, f"unpublishable: {exc.reason}"))
+                    logger.error("malformed outbox row closed", extra={"outbox_id": row.id})
             published, broker_down = await self._publish(envelopes, errors)
             if published:
                 sent_ids = [ids[event_id] for event_id in published]
                 await conn.execute(update(t).where(t.c.id.in_(sent_ids)).values(sent_at=func.now()))
+            for row_id, reason in unpublishable:
+                await conn.execute(
+                    update(t).where(t.c.id == row_id).values(sent_at=func.now(), last_error=reason)
+                )
             if errors:
                 failed = update(t).where(t.c.id == bindparam("row_id"))
                 failed = failed.values(attempts=t.c.attempts + 1, last_error=bindparam("error"))
@@ -198,23 +214,27 @@ class OutboxRelay:
         """Publish; fill ``errors``; return (confirmed ids, whether the broker is down)."""
         if not envelopes:
             return [], False
-        if self._publisher is None:
-            self._publisher = await self.publisher_factory()
+        assert self._publisher is not None
         try:
             await self._publisher.publish_many(envelopes)
         except PublishManyFailed as exc:
             down = False
-            done = list(exc.published)
+            delivered = set(exc.published)
             for event_id, error in exc.errors.items():
                 if isinstance(error, Unroutable):
-                    # Nobody subscribes to this routing key (yet): there is no one to lose
-                    # the event for, so it counts as delivered rather than retried forever.
+                    # No queue at all is bound for this routing key: no consumer has
+                    # declared an interest, so there is nobody to lose it for; it counts as
+                    # delivered rather than blocking the outbox forever.
                     logger.info("event has no subscriber", extra={"routing_key": error.routing_key})
-                    done.append(event_id)
+                    delivered.add(event_id)
                     continue
                 errors[event_id] = str(error)
                 down = down or isinstance(error, BrokerUnavailable | PublishTimeout)
-            return done, down
+            # Only the unbroken prefix counts as sent: rows confirmed after a failed one are
+            # published again next round, so consumers never see events out of order
+            # (they deduplicate the second copy by id).
+            prefix = itertools.takewhile(lambda envelope: envelope.id in delivered, envelopes)
+            return [envelope.id for envelope in prefix], down
         return [envelope.id for envelope in envelopes], False
 
     async def prune(self) -> int:

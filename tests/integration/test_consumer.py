@@ -75,7 +75,7 @@ async def start_runner(
 
     async def start(queue: str, handler: Handler, **options: Any) -> ConsumerRunner:
         conn = await connect(vhost.url, name="consumer")
-        runner = ConsumerRunner(conn, sessions, processed)
+        runner = ConsumerRunner(conn, sessions, processed, retry_delay=0.05)
         runner.add("tests", queue, handler, accepts=[(TYPE, 1)], **options)
         await runner.start()
         started.append((runner, conn))
@@ -292,7 +292,7 @@ async def test_run_until_signalled_stops_on_sigterm(
     vhost: Vhost, sessions: async_sessionmaker[AsyncSession]
 ) -> None:
     conn = await connect(vhost.url, name="consumer")
-    runner = ConsumerRunner(conn, sessions, processed)
+    runner = ConsumerRunner(conn, sessions, processed, retry_delay=0.05)
     runner.add("tests", new_queue(), recording("unused"), accepts=[(TYPE, 1)])
     running = asyncio.create_task(runner.run_until_signalled())
     await eventually(lambda: all(s.consumer_tag for s in runner.subscriptions))

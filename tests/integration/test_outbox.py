@@ -314,3 +314,29 @@ async def test_event_nobody_subscribes_to_is_not_retried_forever(
             break
         await asyncio.sleep(0.05)
     assert await pending_count(engine) == 0
+
+
+async def test_an_unpublishable_row_is_closed_and_does_not_block_newer_events(
+    engine: AsyncEngine,
+    vhost: Vhost,
+    queue: str,
+    relay_connection: AbstractConnection,
+    relays: list[OutboxRelay],
+) -> None:
+    async with engine.begin() as conn:  # e.g. written by an older, incompatible producer
+        await conn.execute(
+            OUTBOX.insert().values(
+                event_id=uuid.uuid4(), type="outbox.test.happened",
+                routing_key="outbox.test.happened", payload={"not": "an envelope"},
+            )
+        )  # fmt: skip
+    good = event(1)
+    sessions = async_sessionmaker(engine)
+    async with sessions() as session, session.begin():
+        await add_event(session, OUTBOX, good)
+    relay = await start_relay(engine, relay_connection, relays, poll_interval=0.1)
+    assert await collect(vhost, queue, 1, timeout=3.0, linger=0.3) == [str(good.id)]
+    assert await relay.run_once() == (0, 0)
+    async with engine.connect() as conn:
+        closed = (await conn.execute(select(OUTBOX).where(OUTBOX.c.event_id != good.id))).one()
+    assert closed.sent_at is not None and closed.last_error.startswith("unpublishable")
