@@ -31,8 +31,13 @@ services: ## Start PostgreSQL, RabbitMQ and Redis if installed but stopped
 migrate: install services ## Create the database and run every service's migrations
 	$(RUN) python scripts/migrate.py
 
+.PHONY: vhost
+vhost: services ## Create the development RabbitMQ vhost (todo_platform) if missing
+	@rabbitmqctl -q list_vhosts | grep -qx todo_platform || rabbitmqctl -q add_vhost todo_platform
+	@rabbitmqctl -q set_permissions -p todo_platform guest ".*" ".*" ".*"
+
 .PHONY: run
-run: keys migrate ## Start every service in the foreground (Ctrl-C stops all)
+run: keys migrate vhost ## Start every service in the foreground (Ctrl-C stops all)
 	@echo ""
 	@echo "  Gateway:  http://127.0.0.1:8000   (the only public entry)"
 	@echo "  API docs: http://127.0.0.1:8000/schema  (OpenAPI: /schema/openapi.json)"

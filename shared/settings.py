@@ -17,7 +17,8 @@ import msgspec
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEV_KEYS_DIR = REPO_ROOT / ".keys"
 DEV_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/todo_platform"
-DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/"
+# The development vhost; `make run` creates it (tests make their own, see tests/support).
+DEV_AMQP_URL = "amqp://guest:guest@127.0.0.1:5672/todo_platform"
 
 
 class SettingsError(RuntimeError):
@@ -54,6 +55,8 @@ class CommonSettings(msgspec.Struct, kw_only=True):
         problems: list[str] = []
         if self.database_url == DEV_DATABASE_URL:
             problems.append("DATABASE_URL is the development default")
+        if self.amqp_url == DEV_AMQP_URL:
+            problems.append("AMQP_URL is the development default")
         if not self.jwt_public_key and is_dev_key_path(self.jwt_public_key_file):
             problems.append("JWT_PUBLIC_KEY(_FILE) is missing or points at the dev keys")
         return problems

@@ -25,9 +25,8 @@ def test_production_refuses_development_defaults() -> None:
     with pytest.raises(SettingsError) as refused:
         load_settings(GatewaySettings, {"ENVIRONMENT": "production"})
     message = str(refused.value)
-    assert (
-        "DATABASE_URL" in message and "JWT_PUBLIC_KEY" in message and "JWT_PRIVATE_KEY" in message
-    )
+    for name in ("DATABASE_URL", "AMQP_URL", "JWT_PUBLIC_KEY", "JWT_PRIVATE_KEY"):
+        assert name in message
 
 
 def test_production_starts_with_real_secrets() -> None:
@@ -36,6 +35,7 @@ def test_production_starts_with_real_secrets() -> None:
         {
             "ENVIRONMENT": "production",
             "DATABASE_URL": "postgresql+asyncpg://app:secret@db/app",
+            "AMQP_URL": "amqps://app:secret@broker/platform",
             "JWT_PUBLIC_KEY": PEM,
             "JWT_PRIVATE_KEY": "-----BEGIN PRIVATE KEY-----...",
         },
