@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from shared.errors import PayloadTooLarge, error_body
+from shared.errors import PayloadTooLarge, send_error
 
 DRAIN_CAP = 16 * 1024 * 1024
 
@@ -28,7 +28,8 @@ class DeclaredBodyLimit:
             if declared.isdigit() and int(declared) > self.limit:
                 if int(declared) <= self.drain_cap:
                     await _drain(receive)
-                await _send_too_large(send, self.limit)
+                too_large = PayloadTooLarge(details={"limit_bytes": self.limit})
+                await send_error(send, too_large, close=True)
                 return
         await self.app(scope, receive, send)
 
@@ -38,20 +39,3 @@ async def _drain(receive: Receive) -> None:
         message = await receive()
         if message["type"] != "http.request" or not message.get("more_body", False):
             return
-
-
-async def _send_too_large(send: Send, limit: int) -> None:
-    error = PayloadTooLarge(details={"limit_bytes": limit})
-    body = error_body(error.status_code, error.code, error.message, error.details)
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import Send
 from sqlalchemy.exc import DBAPIError
 
 from shared.logging import request_id_var
@@ -92,6 +93,10 @@ class RateLimited(AppError):
             details={"retry_after": retry_after},
             headers={"Retry-After": str(retry_after)},
         )
+
+
+class CorsRejected(AppError):
+    status_code, code, message = 403, "CORS_REJECTED", "Cross-origin request refused"
 
 
 class ServiceUnavailable(AppError):
@@ -194,6 +199,17 @@ def exception_to_response(_: Request[Any, Any, Any], exc: Exception) -> Response
         media_type="application/json",
         headers=headers,
     )
+
+
+async def send_error(send: Send, exc: AppError, *, close: bool = False) -> None:
+    """Answer in the envelope from a raw ASGI layer (outside Litestar's handlers)."""
+    body = error_body(exc.status_code, exc.code, exc.message, exc.details)
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": exc.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 EXCEPTION_HANDLERS = {Exception: exception_to_response}

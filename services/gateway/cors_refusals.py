@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.errors import error_body
+from shared.errors import CorsRejected, send_error
 
 
 class CorsRefusalEnvelope:
@@ -38,17 +38,6 @@ class CorsRefusalEnvelope:
             reason += message.get("body", b"")  # type: ignore[operator]
             if message.get("more_body", False):
                 return
-            body = error_body(403, "CORS_REJECTED", reason.decode(errors="replace")[:200], {})
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 403,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body, "more_body": False})
+            await send_error(send, CorsRejected(reason.decode(errors="replace")[:200]))
 
         await self.app(scope, receive, rewrite)
