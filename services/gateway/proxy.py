@@ -92,24 +92,26 @@ def _dropped(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
     return HOP_BY_HOP | named
 
 
-def upstream_request_headers(scope: HTTPScope) -> tuple[list[tuple[str, str]], int | None, bool]:
-    """(headers to send upstream, declared content length, whether a body follows)."""
+def upstream_request_headers(scope: HTTPScope) -> tuple[list[tuple[str, str]], bool]:
+    """(headers to send upstream, whether a body follows).
+
+    A declared length over the limit never gets here (shared.body_limit answers 413 first);
+    an undeclared (chunked) body is counted while it streams."""
     raw = list(scope["headers"])
     dropped = _dropped(raw) | REPLACED
     headers: list[tuple[str, str]] = []
-    length: int | None = None
-    chunked = False
+    has_body = False
     for name, value in raw:
         if name == b"content-length":
-            length = int(value) if value.isdigit() else -1
+            has_body = has_body or value != b"0"
         elif name == b"transfer-encoding":
-            chunked = True
+            has_body = True
         if name not in dropped:
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
     headers.append(("X-Forwarded-For", str(scope.get("client_ip", "unknown"))))
     headers.append(("X-Forwarded-Proto", scope.get("scheme", "http")))
     headers.append(("X-Request-ID", request_id_var.get()))
-    return headers, length, chunked or bool(length)
+    return headers, has_body
 
 
 async def _request_body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
@@ -134,9 +136,7 @@ async def forward(
     state = scope["litestar_app"].state
     settings: GatewaySettings = state.settings
     client: aiohttp.ClientSession = state.http_client
-    headers, length, has_body = upstream_request_headers(scope)
-    if length is not None and (length < 0 or length > settings.max_body_bytes):
-        raise PayloadTooLarge(details={"limit_bytes": settings.max_body_bytes})
+    headers, has_body = upstream_request_headers(scope)
     path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string", b"")
     url = URL(

@@ -93,6 +93,16 @@ def _own_live(todo_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
     return and_(c.id == todo_id, c.user_id == user_id, c.deleted_at.is_(None))
 
 
+def _own_live_at(
+    todo_id: uuid.UUID, user_id: uuid.UUID, expected_version: int | None
+) -> ColumnElement[bool]:
+    """:func:`_own_live`, and at ``expected_version`` when one is given (If-Match)."""
+    condition = _own_live(todo_id, user_id)
+    if expected_version is None:
+        return condition
+    return and_(condition, c.version == expected_version)
+
+
 async def fetch_live(
     driver: asyncpg.Connection, user_id: uuid.UUID, todo_id: uuid.UUID
 ) -> Todo | None:
@@ -178,9 +188,7 @@ async def update_live(
         )
     values["version"] = case((changed, c.version + 1), else_=c.version)
     values["updated_at"] = case((changed, func.now()), else_=c.updated_at)
-    condition = _own_live(todo_id, user_id)
-    if expected_version is not None:
-        condition = and_(condition, c.version == expected_version)
+    condition = _own_live_at(todo_id, user_id, expected_version)
     # now() is the transaction's start time: updated_at equals it only if this row changed.
     stmt = (
         update(todos)
@@ -199,9 +207,7 @@ async def soft_delete(
     expected_version: int | None = None,
 ) -> Todo | None:
     """Mark a live todo deleted; None when no live todo (at that version) matches."""
-    condition = _own_live(todo_id, user_id)
-    if expected_version is not None:
-        condition = and_(condition, c.version == expected_version)
+    condition = _own_live_at(todo_id, user_id, expected_version)
     stmt = (
         update(todos)
         .where(condition)
