@@ -20,6 +20,8 @@ from shared.settings import DEV_DATABASE_URL, REPO_ROOT
 MIGRATIONS = [
     REPO_ROOT / "services" / "gateway" / "migrations",
     REPO_ROOT / "services" / "todos" / "migrations",
+    REPO_ROOT / "services" / "chat" / "migrations",
+    REPO_ROOT / "services" / "contexts" / "migrations",
 ]
 
 

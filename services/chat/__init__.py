@@ -1,0 +1,1 @@
+"""The chat service: a stateless assistant that manages the caller's todos through tools."""

@@ -1,0 +1,43 @@
+"""The messaging contract of context generation: queues, message types and their bodies.
+
+- Intake writes one ``contexts.task.requested`` envelope per selected task to its work
+  outbox; the relay publishes them through the default exchange to the quorum queue
+  ``contexts.generate``, which the worker consumes in batches of ten.
+- Outside producers submit whole jobs by publishing the POST body to exchange
+  ``contexts`` with routing key ``jobs.submit`` (see docs/messaging.md).
+- Job lifecycle events go to ``events`` as ``contexts.job.<verb>``, addressed to the
+  job's owner, so they reach the owner's live event stream.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+GENERATE_QUEUE = "contexts.generate"
+# The broker's backstop: the worker marks a task failed itself after a few attempts, far
+# below this; only a message that kills the worker every time reaches the limit.
+GENERATE_DELIVERY_LIMIT = 20
+TASK_REQUESTED = "contexts.task.requested"  # version 1, data: TaskRequested
+
+SUBMIT_EXCHANGE = "contexts"
+SUBMIT_ROUTING_KEY = "jobs.submit"
+SUBMIT_QUEUE = "contexts.jobs.submit"
+
+JOB_ACCEPTED = "contexts.job.accepted"  # version 1, data: JobEvent
+JOB_PROGRESS = "contexts.job.progress"
+JOB_COMPLETED = "contexts.job.completed"
+
+
+class TaskRequested(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    job_id: uuid.UUID
+    task_id: str
+
+
+class JobEvent(msgspec.Struct, kw_only=True):
+    job_id: uuid.UUID
+    status: str
+    total_tasks: int
+    done: int
+    failed: int
