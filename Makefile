@@ -60,9 +60,11 @@ format: install ## Format and autofix with ruff
 	$(RUN) ruff check --fix .
 
 .PHONY: bench
-bench: install services ## Benchmark GET /api/v1/todos/{id} through the gateway vs direct (needs wrk)
+bench: install services ## Benchmarks: gateway vs direct (needs wrk), a chat turn, a 10,000-task contexts job
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(RUN) python bench/proxy_bench.py
+	$(RUN) python bench/chat_bench.py
+	$(RUN) python bench/contexts_bench.py
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (keeps .keys/)

@@ -11,6 +11,7 @@ from litestar.types import ASGIApp
 
 from services.gateway.api_guard import ApiGuardMiddleware
 from services.gateway.auth_controller import AuthController
+from services.gateway.body_limits import RouteBodyLimits, largest_body_limit
 from services.gateway.client_ip import parse_networks
 from services.gateway.cors_refusals import CorsRefusalEnvelope
 from services.gateway.event_stream import event_hub, event_stream
@@ -41,6 +42,9 @@ def create_app() -> ASGIApp:
     api = Router(
         path="/",
         middleware=[ApiGuardMiddleware],
+        # The app accepts the largest body of any route (job submission, forwarded as a
+        # stream); the gateway's own routes keep the default limit.
+        request_max_body_size=settings.max_body_bytes,
         route_handlers=[
             AuthController,
             event_stream,
@@ -79,6 +83,6 @@ def create_app() -> ASGIApp:
             expose_headers=EXPOSED_HEADERS,
             max_age=600,
         ),
-        request_max_body_size=settings.max_body_bytes,
-        wrappers=[CorsRefusalEnvelope],
+        request_max_body_size=largest_body_limit(settings),
+        wrappers=[CorsRefusalEnvelope, lambda app: RouteBodyLimits(app, settings)],
     )

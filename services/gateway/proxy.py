@@ -19,6 +19,7 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPScope, Receive, Scope, Send
 from yarl import URL
 
+from services.gateway.body_limits import body_limit
 from services.gateway.settings import GatewaySettings
 from shared.errors import (
     AppError,
@@ -143,7 +144,8 @@ async def forward(
         base_url + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else ""),
         encoded=True,
     )
-    body = _request_body(receive, settings.max_body_bytes) if has_body else None
+    limit = body_limit(settings, scope["method"], path.decode("latin-1"))
+    body = _request_body(receive, limit) if has_body else None
     started = False
     try:
         async with client.request(

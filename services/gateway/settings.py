@@ -27,6 +27,8 @@ class GatewaySettings(CommonSettings, kw_only=True):
     upstream_connect_timeout: float = 2.0
     upstream_pool_size: int = 128
     max_body_bytes: int = 1024 * 1024
+    # POST /api/v1/contexts/jobs: a 10 MiB registry plus 5 MiB of documents, JSON-escaped.
+    contexts_max_body_bytes: int = 16 * 1024 * 1024
     # Live event stream (GET /api/v1/events): seconds between heartbeat comments on an
     # idle stream, open streams per user, events buffered per stream before a lagging
     # client is disconnected, unacked deliveries per gateway, topic patterns relayed.

@@ -71,6 +71,12 @@ class TodoController(Controller):
         ] = None,
         due_before: Annotated[datetime | None, QueryParameter(description="due_at < it")] = None,
         due_after: Annotated[datetime | None, QueryParameter(description="due_at >= it")] = None,
+        number: Annotated[
+            int | None, QueryParameter(ge=1, description="the todo with this per-user number")
+        ] = None,
+        deleted: Annotated[
+            bool, QueryParameter(description="true: list the trash (deleted, restorable todos)")
+        ] = False,
         sort: Annotated[SortKey, QueryParameter(description="'-' for descending")] = DEFAULT_SORT,
         cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
@@ -82,6 +88,8 @@ class TodoController(Controller):
             q=q,
             due_before=due_before,
             due_after=due_after,
+            number=number,
+            deleted=deleted,
         )
         return await service.list_todos(
             session, request.user, filters, sort=sort, cursor=cursor, limit=limit

@@ -1,7 +1,8 @@
 """The SQL of the todos service.
 
-Every statement is scoped to one user and, except :func:`restore`, to live rows
-(``deleted_at IS NULL``), so isolation and soft deletion cannot be forgotten by a caller.
+Every statement is scoped to one user and, except :func:`restore` and the trash listing
+(``TodoFilters.deleted``), to live rows (``deleted_at IS NULL``), so isolation and soft
+deletion cannot be forgotten by a caller.
 Statements use the Core table (not ORM entities): one round trip each, rows come back in
 the field order of :class:`~services.todos.schemas.Todo`.
 """
@@ -267,7 +268,10 @@ async def list_page(
 
 
 def _filtered(user_id: uuid.UUID, filters: TodoFilters) -> Select[Any]:
-    stmt = select(*TODO_COLUMNS).where(c.user_id == user_id, c.deleted_at.is_(None))
+    in_trash = c.deleted_at.is_not(None) if filters.deleted else c.deleted_at.is_(None)
+    stmt = select(*TODO_COLUMNS).where(c.user_id == user_id, in_trash)
+    if filters.number is not None:
+        stmt = stmt.where(c.number == filters.number)
     if filters.status is not None:
         stmt = stmt.where(c.status == filters.status)
     if filters.priority:

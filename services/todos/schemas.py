@@ -93,3 +93,5 @@ class TodoFilters(msgspec.Struct, kw_only=True):
     q: str | None = None  # case-insensitive substring of title or description
     due_before: datetime | None = None  # due_at < due_before
     due_after: datetime | None = None  # due_at >= due_after
+    number: int | None = None  # the todo the user calls "task <number>"
+    deleted: bool = False  # True: the trash (soft-deleted todos, restorable) instead

@@ -243,4 +243,6 @@ def _clean_filters(filters: TodoFilters) -> TodoFilters:
         q=q or None,
         due_before=_aware(filters.due_before),
         due_after=_aware(filters.due_after),
+        number=filters.number,
+        deleted=filters.deleted,
     )

@@ -2,7 +2,10 @@
 
 A service declares the table in its own schema (:func:`outbox_table`), creates it in a
 migration (:func:`create_outbox`), writes events in its transactions (:func:`add_event`)
-and runs one :class:`OutboxRelay` per process, started and stopped by its lifespan.
+(:func:`add_events` for many at once) and runs one :class:`OutboxRelay` per process and
+table, started and stopped by its lifespan. A row is published to the relay's exchange
+with the row's routing key: the event type for ``events``, or a queue name when the
+outbox feeds a job queue through the default exchange.
 """
 
 from shared.outbox.relay import OutboxRelay, PublisherFactory, amqp_publisher_factory
@@ -13,12 +16,13 @@ from shared.outbox.table import (
     outbox_columns,
     outbox_table,
 )
-from shared.outbox.writer import add_event
+from shared.outbox.writer import add_event, add_events
 
 __all__ = [
     "OutboxRelay",
     "PublisherFactory",
     "add_event",
+    "add_events",
     "amqp_publisher_factory",
     "create_outbox",
     "drop_outbox",

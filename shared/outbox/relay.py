@@ -7,7 +7,8 @@ fallback (a lost listener connection, a notification missed while reconnecting).
 1. in one transaction, claim up to ``batch_size`` pending rows in id order with
    ``FOR UPDATE SKIP LOCKED`` (other replicas skip them, so a row is never published by
    two relays at once);
-2. publish them with confirms (:meth:`Publisher.publish_many`);
+2. publish them with confirms (:meth:`Publisher.publish_many`), each with its row's
+   routing key (the event type, or a queue name for a job queue's outbox);
 3. mark the confirmed ones sent; a failed one keeps ``sent_at`` NULL, gets ``attempts+1``
    and ``last_error``; rows after a failing chunk are untouched; commit.
 
@@ -28,20 +29,24 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from aio_pika.abc import AbstractChannel
 from sqlalchemy import Table, Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.messaging import (
+    EVENTS_EXCHANGE,
     BrokerUnavailable,
     Envelope,
     MalformedMessage,
     Publisher,
+    PublishFailed,
     PublishManyFailed,
     PublishTimeout,
     Unroutable,
     decode,
     get_connection,
 )
+from shared.messaging.publisher import DEFAULT_CHUNK_SIZE
 from shared.outbox.table import notify_channel
 
 logger = logging.getLogger("shared.outbox")
@@ -50,13 +55,62 @@ PublisherFactory = Callable[[], Awaitable[Publisher]]
 PRUNE_CHUNK = 10_000
 
 
-def amqp_publisher_factory(amqp_url: str, *, name: str = "outbox-relay") -> PublisherFactory:
-    """Publishers on the process's shared robust connection (:func:`get_connection`)."""
+def amqp_publisher_factory(
+    amqp_url: str,
+    *,
+    name: str = "outbox-relay",
+    exchange: str = EVENTS_EXCHANGE,
+    prepare: Callable[[AbstractChannel], Awaitable[object]] | None = None,
+) -> PublisherFactory:
+    """Publishers on the process's shared robust connection (:func:`get_connection`).
+
+    ``exchange`` is where the rows go (``""``: the default exchange, each row's routing
+    key naming its queue). ``prepare`` runs on the publisher's channel before its first
+    publish, e.g. to declare the job queue the rows are routed to, so none is unroutable.
+    """
 
     async def factory() -> Publisher:
-        return await Publisher.open(await get_connection(amqp_url, name=name))
+        publisher = await Publisher.open(
+            await get_connection(amqp_url, name=name), exchange=exchange
+        )
+        if prepare is not None:
+            try:
+                await prepare(publisher.channel)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await publisher.close()
+                raise
+        return publisher
 
     return factory
+
+
+async def _publish_routed(
+    publisher: Publisher,
+    envelopes: list[Envelope],
+    routing_keys: dict[Any, str],
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+) -> None:
+    """:meth:`Publisher.publish_many` for rows with their own routing keys (a key in
+    ``routing_keys``, else the type): chunks in flight concurrently, stop at the first
+    chunk with a failure and raise :class:`PublishManyFailed` like it does."""
+    published: list[Any] = []
+    for start in range(0, len(envelopes), chunk_size):
+        chunk = envelopes[start : start + chunk_size]
+        results = await asyncio.gather(
+            *(publisher.publish(e, routing_keys.get(e.id, e.type)) for e in chunk),
+            return_exceptions=True,
+        )
+        errors: dict[Any, PublishFailed] = {}
+        for envelope, result in zip(chunk, results, strict=True):
+            if isinstance(result, PublishFailed):
+                errors[envelope.id] = result
+            elif isinstance(result, BaseException):
+                raise result
+            else:
+                published.append(envelope.id)
+        if errors:
+            raise PublishManyFailed(published, errors)
 
 
 class _BrokerDown(Exception):
@@ -155,7 +209,7 @@ class OutboxRelay:
         """One round; returns (rows claimed, rows published). Raises if the broker is down."""
         t = self.table
         claim = (
-            select(t.c.id, t.c.event_id, cast(t.c.payload, Text).label("payload"))
+            select(t.c.id, t.c.event_id, t.c.routing_key, cast(t.c.payload, Text).label("payload"))
             .where(t.c.sent_at.is_(None))
             .order_by(t.c.id)
             .limit(self.batch_size)
@@ -176,16 +230,20 @@ class OutboxRelay:
             ids = {row.event_id: row.id for row in rows}
             errors: dict[Any, str] = {}
             envelopes: list[Envelope] = []
+            routing_keys: dict[Any, str] = {}
             unpublishable: list[tuple[int, str]] = []
             for row in rows:
                 try:
-                    envelopes.append(decode(row.payload.encode()))
+                    envelope = decode(row.payload.encode())
+                    envelopes.append(envelope)
+                    if row.routing_key != envelope.type:
+                        routing_keys[envelope.id] = row.routing_key
                 except MalformedMessage as exc:
                     # It can never be published: close it (with the reason) rather than let
                     # it block every newer event forever.
                     unpublishable.append((row.id, f"unpublishable: {exc.reason}"))
                     logger.error("malformed outbox row closed", extra={"outbox_id": row.id})
-            published, broker_down = await self._publish(envelopes, errors)
+            published, broker_down = await self._publish(envelopes, routing_keys, errors)
             if published:
                 sent_ids = [ids[event_id] for event_id in published]
                 await conn.execute(update(t).where(t.c.id.in_(sent_ids)).values(sent_at=func.now()))
@@ -209,14 +267,19 @@ class OutboxRelay:
         return len(rows), len(published)
 
     async def _publish(
-        self, envelopes: list[Envelope], errors: dict[Any, str]
+        self, envelopes: list[Envelope], routing_keys: dict[Any, str], errors: dict[Any, str]
     ) -> tuple[list[Any], bool]:
-        """Publish; fill ``errors``; return (confirmed ids, whether the broker is down)."""
+        """Publish; fill ``errors``; return (confirmed ids, whether the broker is down).
+
+        ``routing_keys`` holds the rows whose routing key is not their type (job queues)."""
         if not envelopes:
             return [], False
         assert self._publisher is not None
         try:
-            await self._publisher.publish_many(envelopes)
+            if routing_keys:
+                await _publish_routed(self._publisher, envelopes, routing_keys)
+            else:
+                await self._publisher.publish_many(envelopes)
         except PublishManyFailed as exc:
             down = False
             delivered = set(exc.published)

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import msgspec
-from sqlalchemy import Table, func, insert, literal, select
+from sqlalchemy import Table, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.messaging import Envelope
 from shared.outbox.table import notify_channel
 
+_encoder = msgspec.json.Encoder()
+
 
 async def add_event(
-    session: AsyncSession | AsyncConnection, table: Table, envelope: Envelope
+    session: AsyncSession | AsyncConnection,
+    table: Table,
+    envelope: Envelope,
+    *,
+    routing_key: str | None = None,
 ) -> None:
     """Insert ``envelope`` into the outbox ``table`` in the caller's transaction.
 
@@ -19,14 +27,15 @@ async def add_event(
     caller's transaction commits, and disappears with it on rollback. The same statement
     calls ``pg_notify`` on the table's channel; Postgres delivers notifications only at
     commit (and folds identical ones of a transaction into one), so the relay wakes once
-    per committed transaction. The routing key is the envelope type (DESIGN §5).
+    per committed transaction. The routing key is the envelope type (DESIGN §5) unless
+    ``routing_key`` says otherwise (a job queue's name, for the default exchange).
     """
     inserted = (
         insert(table)
         .values(
             event_id=envelope.id,
             type=envelope.type,
-            routing_key=envelope.type,
+            routing_key=envelope.type if routing_key is None else routing_key,
             payload=msgspec.to_builtins(envelope),
         )
         .returning(table.c.id)
@@ -36,3 +45,42 @@ async def add_event(
         inserted
     )
     await session.execute(notify)
+
+
+async def add_events(
+    session: AsyncSession | AsyncConnection,
+    table: Table,
+    envelopes: Sequence[Envelope],
+    *,
+    routing_key: str | None = None,
+) -> int:
+    """Insert many envelopes in one statement (their order is the publication order).
+
+    Same guarantees as :func:`add_event`. The rows travel as four arrays unnested by
+    Postgres, so 10,000 events are one round trip and one statement whatever the driver's
+    parameter limit. Returns how many rows were written.
+    """
+    if not envelopes:
+        return 0
+    name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    statement = text(
+        f"WITH inserted AS ("  # noqa: S608 - identifiers come from our own Table
+        f" INSERT INTO {name} (event_id, type, routing_key, payload)"
+        " SELECT e.event_id, e.type, e.routing_key, e.payload::jsonb"
+        " FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]),"
+        "             CAST(:keys AS text[]), CAST(:payloads AS text[]))"
+        "      WITH ORDINALITY AS e(event_id, type, routing_key, payload, n)"
+        " ORDER BY e.n RETURNING 1)"
+        " SELECT count(*), pg_notify(:channel, '') FROM inserted"
+    )
+    result = await session.execute(
+        statement,
+        {
+            "ids": [envelope.id for envelope in envelopes],
+            "types": [envelope.type for envelope in envelopes],
+            "keys": [routing_key or envelope.type for envelope in envelopes],
+            "payloads": [_encoder.encode(envelope).decode() for envelope in envelopes],
+            "channel": notify_channel(table),
+        },
+    )
+    return int(result.scalar_one())

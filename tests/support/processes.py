@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -28,6 +30,9 @@ class ServiceProcess:
     log_path: Path
     process: subprocess.Popen[bytes]
     env: dict[str, str] = field(default_factory=dict)
+    # Started in a session (and process group) of its own: granian serves from a child
+    # process, and killing the group is the only way to take both down at once.
+    own_group: bool = False
 
     @property
     def url(self) -> str:
@@ -42,14 +47,47 @@ class ServiceProcess:
             try:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
+                # Killing granian's main process alone would orphan its worker child.
+                self._kill_children()
                 self.process.kill()
                 self.process.wait()
+        if self.own_group:
+            self._kill_group()  # a worker child that outlived its parent
+
+    def kill_hard(self) -> None:
+        """SIGKILL the whole process group (server and its workers): a crash, no cleanup."""
+        if not self.own_group:
+            raise RuntimeError(f"{self.name} was not started with own_group=True")
+        self._kill_group()
+        self.process.wait()
+
+    def _kill_children(self) -> None:
+        found = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True, check=False
+        )
+        for pid in found.stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+
+    def _kill_group(self) -> None:
+        with contextlib.suppress(ProcessLookupError):  # the group is gone already
+            os.killpg(self.process.pid, signal.SIGKILL)
 
 
 def start_service(
-    name: str, factory: str, env: dict[str, str], log_dir: Path, timeout: float = 20.0
+    name: str,
+    factory: str,
+    env: dict[str, str],
+    log_dir: Path,
+    timeout: float = 60.0,
+    *,
+    own_group: bool = False,
 ) -> ServiceProcess:
-    """Run ``factory`` (``module:create_app``) under granian; return once /health/live answers."""
+    """Run ``factory`` (``module:create_app``) under granian; return once /health/live answers.
+
+    ``own_group`` starts it in a new session, for tests that kill it with :meth:`kill_hard`.
+    The generous ``timeout`` is for a loaded machine, where imports alone can take seconds.
+    """
     port = free_port()
     log_path = log_dir / f"{name}-{port}.log"
     full_env = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
@@ -60,9 +98,14 @@ def start_service(
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=REPO_ROOT, env=full_env, stdout=log, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO_ROOT,
+            env=full_env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=own_group,
         )
-    service = ServiceProcess(name, port, log_path, process, env)
+    service = ServiceProcess(name, port, log_path, process, env, own_group)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

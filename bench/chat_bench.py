@@ -1,0 +1,154 @@
+"""`make bench`: one chat turn with the offline engine, through the gateway.
+
+Starts its own todos, chat (no API key: the offline engine) and gateway processes against a
+fresh database, then has BENCH_CHAT_CONNECTIONS clients each send "what's pending?" in
+their own conversation (ten todos to list, so each turn runs a tool call against the todos
+service and stores three messages) for BENCH_CHAT_SECONDS. Prints turns/s, p50 and p99 and
+writes them to bench/results/. The driver is an aiohttp client in this process: a turn
+costs milliseconds, far above what the client adds. The API rate limit is lifted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import aiohttp
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from shared.tokens import generate_key_pair  # noqa: E402
+from tests.support.database import admin_execute  # noqa: E402
+from tests.support.database import database_url as scratch_url  # noqa: E402
+from tests.support.processes import start_service  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_CHAT_SECONDS", "15"))
+CONNECTIONS = int(os.environ.get("BENCH_CHAT_CONNECTIONS", "8"))
+MESSAGE = "what's pending?"
+RESULTS = REPO / "bench" / "results"
+
+
+async def client_loop(
+    session: aiohttp.ClientSession, url: str, token: str, deadline: float
+) -> tuple[list[float], int]:
+    """Turns of one client in one conversation until ``deadline``: (latencies ms, failures)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    latencies: list[float] = []
+    failures = 0
+    conversation_id = None
+    while time.monotonic() < deadline:
+        body: dict[str, object] = {"message": MESSAGE}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        started = time.perf_counter()
+        async with session.post(url, json=body, headers=headers) as response:
+            answer = await response.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+        if response.status != 200:
+            failures += 1
+            continue
+        conversation_id = json.loads(answer)["conversation_id"]
+    return latencies, failures
+
+
+async def drive(url: str, token: str, seconds: float) -> dict[str, float]:
+    connector = aiohttp.TCPConnector(limit=CONNECTIONS)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        deadline = time.monotonic() + seconds
+        started = time.monotonic()
+        runs = await asyncio.gather(
+            *(client_loop(session, url, token, deadline) for _ in range(CONNECTIONS))
+        )
+        elapsed = time.monotonic() - started
+    latencies = sorted(ms for run, _ in runs for ms in run)
+    failures = sum(failed for _, failed in runs)
+    percentiles = statistics.quantiles(latencies, n=100, method="inclusive")
+    return {
+        "turns": float(len(latencies)),
+        "turns_per_second": len(latencies) / elapsed,
+        "p50_ms": statistics.median(latencies),
+        "p99_ms": percentiles[98],
+        "non_2xx": float(failures),
+    }
+
+
+def main() -> int:
+    db_name = f"tp_bench_{uuid.uuid4().hex[:8]}"
+    database_url = scratch_url(db_name)
+    work = Path(tempfile.mkdtemp(prefix="tp-chat-bench-"))
+    private, public = generate_key_pair()
+    (work / "private.pem").write_bytes(private)
+    (work / "public.pem").write_bytes(public)
+    env = {
+        "DATABASE_URL": database_url,
+        "JWT_PRIVATE_KEY_FILE": str(work / "private.pem"),
+        "JWT_PUBLIC_KEY_FILE": str(work / "public.pem"),
+        "RATE_LIMIT": "100000000/minute",
+        "OPENAI_API_KEY": "",  # the offline engine
+        "LOG_LEVEL": "WARNING",
+    }
+    subprocess.run(
+        [sys.executable, "scripts/migrate.py"], cwd=REPO, env={**os.environ, **env}, check=True
+    )
+    todos = start_service("todos", "services.todos.app:create_app", env, work)
+    chat = start_service(
+        "chat", "services.chat.app:create_app", {**env, "TODOS_URL": todos.url}, work
+    )
+    gateway = start_service(
+        "gateway",
+        "services.gateway.app:create_app",
+        {**env, "TODOS_URL": todos.url, "CHAT_URL": chat.url},
+        work,
+    )
+    try:
+        with httpx.Client(base_url=gateway.url, timeout=30) as api:
+            creds = {"email": "chat-bench@example.com", "password": "benchmark-password"}
+            api.post("/api/v1/auth/register", json=creds).raise_for_status()
+            token = api.post("/api/v1/auth/login", json=creds).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            for n in range(10):
+                todo = {"title": f"benchmark task {n}"}
+                api.post("/api/v1/todos", json=todo, headers=headers).raise_for_status()
+        url = gateway.url + "/api/v1/chat"
+        print(f"warming up, then {SECONDS:g}s of chat turns with {CONNECTIONS} clients")
+        asyncio.run(drive(url, token, min(3.0, SECONDS)))  # warm-up: pools, caches
+        result = asyncio.run(drive(url, token, SECONDS))
+    finally:
+        gateway.stop()
+        chat.stop()
+        todos.stop()
+        asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    report = {
+        "scenario": f"POST /api/v1/chat {MESSAGE!r} (offline engine) through the gateway",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "clients": CONNECTIONS,
+        "seconds": SECONDS,
+        "result": result,
+    }
+    print(f"{'turns':>8}{'turns/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
+    print(
+        f"{result['turns']:>8.0f}{result['turns_per_second']:>10.1f}{result['p50_ms']:>10.1f}"
+        f"{result['p99_ms']:>10.1f}{result['non_2xx']:>10.0f}"
+    )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"chat-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(report, indent=2))
+    print(f"results written to {out.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""`make bench` (contexts): a 10,000-task context-generation job, submit -> completed.
+
+Starts its own contexts service and workers against a fresh database and RabbitMQ vhost,
+submits a job of BENCH_CONTEXTS_TASKS qualifying tasks (template generator) straight to the
+contexts service (the gateway's body limit is sized for API calls, not for registries of
+megabytes), and measures until the job is completed: first with one worker, then with two.
+The yardstick is the raw rate of the same machine with aio-pika alone: publish the same
+number of task messages to a quorum queue (persistent, with confirms, 100 in flight) and
+consume them (prefetch 10, acked ten at a time). Prints the figures and writes them to
+bench/results/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from services.contexts.queues import TASK_REQUESTED  # noqa: E402
+from shared.messaging import Envelope, to_message  # noqa: E402
+from shared.tokens import TokenIssuer, generate_key_pair  # noqa: E402
+from tests.support.database import admin_execute  # noqa: E402
+from tests.support.database import database_url as scratch_url  # noqa: E402
+from tests.support.processes import ServiceProcess, start_service  # noqa: E402
+from tests.support.rabbit import scratch_vhost  # noqa: E402
+
+TASKS = int(os.environ.get("BENCH_CONTEXTS_TASKS", "10000"))
+JOB_TIMEOUT = float(os.environ.get("BENCH_CONTEXTS_TIMEOUT", "1800"))
+RESULTS = REPO / "bench" / "results"
+FINISHED = ("completed", "completed_with_errors", "failed")
+KINDS = ("endpoint", "service", "repository", "validator", "util")
+
+
+def registry(count: int) -> dict[str, Any]:
+    """A flat registry of ``count`` qualifying function tasks (small, all kinds)."""
+    return {
+        "tasks": [
+            {
+                "id": f"backend_task_{n:05d}",
+                "title": f"Implement step{n}",
+                "category": "backend",
+                "type": "function",
+                "level": 3,
+                "status": "ready",
+                "function": {"name": f"step{n}", "kind": KINDS[n % 5], "module": "bench"},
+                "dependencies": [f"backend_task_{n - 1:05d}"] if n % 10 else [],
+            }
+            for n in range(count)
+        ]
+    }
+
+
+def run_job(contexts: ServiceProcess, token: str, body: dict[str, Any]) -> dict[str, float]:
+    """Submit ``body`` and wait until the job is finished; the timings."""
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=contexts.url, headers=headers, timeout=300) as api:
+        started = time.perf_counter()
+        accepted = api.post("/api/v1/contexts/jobs", json=body)
+        accepted.raise_for_status()
+        intake = time.perf_counter() - started
+        job_id = accepted.json()["job_id"]
+        while True:
+            job = api.get(f"/api/v1/contexts/jobs/{job_id}").json()
+            if job["status"] in FINISHED:
+                break
+            if time.perf_counter() - started > JOB_TIMEOUT:
+                raise RuntimeError(f"job not finished in {JOB_TIMEOUT}s: {job}")
+            time.sleep(0.1)
+        total = time.perf_counter() - started
+    if job["status"] != "completed" or job["done"] != len(body["registry"]["tasks"]):
+        raise RuntimeError(f"job did not complete cleanly: {job['status']}, {job['failed']} failed")
+    return {
+        "seconds": round(total, 2),
+        "intake_seconds": round(intake, 2),
+        "tasks_per_second": round(job["done"] / total, 1),
+    }
+
+
+async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
+    """Publish and consume ``count`` task messages with aio-pika alone."""
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        queue = await channel.declare_queue(
+            "bench.yardstick", durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        user_id = uuid.uuid4()
+        messages = [
+            to_message(
+                Envelope(
+                    type=TASK_REQUESTED,
+                    user_id=user_id,
+                    data={"job_id": str(user_id), "task_id": f"backend_task_{n:05d}"},
+                )
+            )
+            for n in range(count)
+        ]
+        started = time.perf_counter()
+        for chunk in range(0, count, 100):
+            await asyncio.gather(
+                *(
+                    channel.default_exchange.publish(message, queue.name)
+                    for message in messages[chunk : chunk + 100]
+                )
+            )
+        published = time.perf_counter() - started
+
+        consumer = await connection.channel()
+        await consumer.set_qos(prefetch_count=10)
+        source = await consumer.get_queue(queue.name)
+        received = 0
+        started = time.perf_counter()
+        async with source.iterator() as incoming:
+            async for message in incoming:
+                received += 1
+                if received % 10 == 0 or received == count:
+                    await message.ack(multiple=True)
+                if received == count:
+                    break
+        consumed = time.perf_counter() - started
+    return {
+        "publish_per_second": round(count / published, 1),
+        "consume_per_second": round(count / consumed, 1),
+        "round_trip_seconds": round(published + consumed, 2),
+    }
+
+
+def main() -> int:
+    db_name = f"tp_bench_{uuid.uuid4().hex[:8]}"
+    database_url = scratch_url(db_name)
+    work = Path(tempfile.mkdtemp(prefix="tp-bench-contexts-"))
+    private, public = generate_key_pair()
+    (work / "private.pem").write_bytes(private)
+    (work / "public.pem").write_bytes(public)
+    token = TokenIssuer(
+        private, issuer="todo-platform", audience="todo-platform-api", ttl_seconds=7200
+    ).issue(str(uuid.uuid4()))
+    body = {"registry": registry(TASKS), "documents": {}, "options": {"generator": "template"}}
+    print(f"contexts benchmark: {TASKS} tasks, template generator")
+    with scratch_vhost("tp_bench") as vhost:
+        env = {
+            "DATABASE_URL": database_url,
+            "AMQP_URL": vhost.url,
+            "JWT_PRIVATE_KEY_FILE": str(work / "private.pem"),
+            "JWT_PUBLIC_KEY_FILE": str(work / "public.pem"),
+            "LOG_LEVEL": "WARNING",
+        }
+        subprocess.run(
+            [sys.executable, "scripts/migrate.py"], cwd=REPO, env={**os.environ, **env},
+            check=True, capture_output=True,
+        )  # fmt: skip
+        processes: list[ServiceProcess] = []
+        try:
+            contexts = start_service(
+                "contexts", "services.contexts.app:create_app",
+                {**env, "SERVICE_NAME": "contexts"}, work,
+            )  # fmt: skip
+            processes.append(contexts)
+            worker_env = {**env, "SERVICE_NAME": "contexts-worker"}
+            worker = "services.contexts.worker.app:create_app"
+            processes.append(start_service("worker", worker, worker_env, work))
+            one = run_job(contexts, token, body)
+            print(f"1 worker:  {one['seconds']:>8.2f} s  {one['tasks_per_second']:>8.1f} tasks/s")
+            processes.append(start_service("worker", worker, worker_env, work))  # a second one
+            two = run_job(contexts, token, body)
+            print(f"2 workers: {two['seconds']:>8.2f} s  {two['tasks_per_second']:>8.1f} tasks/s")
+        finally:
+            for process in reversed(processes):
+                process.stop()
+            asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        raw = asyncio.run(yardstick(vhost.url, TASKS))
+    print(
+        f"aio-pika alone: publish {raw['publish_per_second']:.0f}/s, "
+        f"consume {raw['consume_per_second']:.0f}/s"
+    )
+    result = {
+        "scenario": f"context-generation job of {TASKS} tasks, submit -> completed",
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
+        "tasks": TASKS,
+        "one_worker": one,
+        "two_workers": two,
+        "aio_pika_yardstick": raw,
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"contexts-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
+    out.write_text(json.dumps(result, indent=2))
+    print(f"results written to {out.relative_to(REPO)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

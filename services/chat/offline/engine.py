@@ -1,0 +1,252 @@
+"""The offline engine: parse the message, act through the tools, confirm in one short reply.
+
+It implements ``engine_api.Engine`` without any model: ``parser.parse`` says what the user
+wants, this module resolves task names with ``find_tasks`` and calls the mutating tools.
+When a name matches several tasks it calls nothing that changes data: it lists them and
+asks which one; the next message ("2", "task 4", "the second one") is read together with
+the stored history, since nothing is kept between requests.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from services.chat.engine_api import HistoryMessage, Toolbox, Turn
+from services.chat.offline import history as past
+from services.chat.offline import replies
+from services.chat.offline.dates import find_when
+from services.chat.offline.intents import (
+    Action,
+    AddTask,
+    ChangeStatus,
+    Chat,
+    Choose,
+    Intent,
+    ListTasks,
+    TagTask,
+    TaskRef,
+    Undo,
+    UpdateTask,
+)
+from services.chat.offline.parser import parse
+
+# Where to look first when resolving a name: pending tasks to complete, done ones to reopen.
+_SEARCH_ORDER: dict[str, tuple[str, ...]] = {
+    "complete": ("pending", "all"),
+    "reopen": ("completed", "all"),
+}
+_STOPWORDS = {"the", "a", "an", "my", "to", "for", "of", "and", "with", "about", "on", "in", "at"}
+
+
+class OfflineEngine:
+    """Deterministic assistant for everyday phrasings; no network besides the tools."""
+
+    def __init__(self) -> None:
+        # dateparser loads its language data on first use: pay that at start-up, not in a turn.
+        find_when("tomorrow at 5pm", datetime.now(UTC))
+
+    async def run(self, turn: Turn, tools: Toolbox) -> str:
+        history = past.earlier_messages(turn)
+        intent = parse(turn.message, turn.now)
+        question = past.open_question(history)
+        if question is not None:
+            intent = _answer_to(question, intent, turn.now) or intent
+        return await _Turn(tools, history, turn.now.tzinfo).handle(intent)
+
+
+def _answer_to(question: past.Question, intent: Intent, now: datetime) -> Intent | None:
+    """The original request with the chosen task, when ``intent`` answers ``question``."""
+    number = _chosen(question.candidates, intent)
+    if number is None:
+        return None
+    original = parse(question.request, now)
+    if isinstance(original, ChangeStatus):
+        asked_about_a_name = any(ref.number is None for ref in original.targets)
+        return replace(original, targets=(TaskRef(number=number),)) if asked_about_a_name else None
+    if isinstance(original, UpdateTask):
+        return replace(original, target=TaskRef(number=number))
+    return None
+
+
+def _chosen(candidates: list[dict[str, Any]], intent: Intent) -> int | None:
+    numbers = [int(task["number"]) for task in candidates]
+    if isinstance(intent, Choose):
+        if intent.number is not None and (intent.number in numbers or intent.position is None):
+            return intent.number
+        if intent.position is not None:
+            index = intent.position - 1 if intent.position > 0 else len(numbers) - 1
+            return numbers[index] if 0 <= index < len(numbers) else None
+        return None
+    if isinstance(intent, Chat) and intent.kind == "unknown":  # "the one about the client"
+        words = re.sub(r"^(?:the\s+one\s+(?:about|with|called)\s+|the\s+)", "", intent.text.lower())
+        words = words.strip(" .!?\"'")
+        matching = [t for t in candidates if words and words in str(t["title"]).lower()]
+        return int(matching[0]["number"]) if len(matching) == 1 else None
+    return None
+
+
+class _Turn:
+    """One answer: the tools, the history and the user's zone, shared by the handlers."""
+
+    def __init__(self, tools: Toolbox, history: list[HistoryMessage], tz: tzinfo | None) -> None:
+        self.tools = tools
+        self.history = history
+        self.tz = tz
+
+    async def handle(self, intent: Intent) -> str:
+        if isinstance(intent, AddTask):
+            return await self.add(intent)
+        if isinstance(intent, ListTasks):
+            return await self.show(intent)
+        if isinstance(intent, ChangeStatus):
+            return await self.change_status(intent)
+        if isinstance(intent, UpdateTask):
+            return await self.update(intent)
+        if isinstance(intent, TagTask):
+            return await self.tag(intent)
+        if isinstance(intent, Undo):
+            return await self.undo()
+        if isinstance(intent, Choose):
+            return replies.WHICH_TASK
+        return replies.chat(intent.kind)
+
+    async def add(self, intent: AddTask) -> str:
+        arguments: dict[str, Any] = {"title": intent.title}
+        if intent.priority:
+            arguments["priority"] = intent.priority
+        if intent.due_at:
+            arguments["due_at"] = intent.due_at.isoformat()
+        if intent.tags:
+            arguments["tags"] = list(intent.tags)
+        result = await self.tools.call("add_task", arguments)
+        if "error" in result:
+            return replies.refused("add_task", result)
+        return replies.added(result, self.tz)
+
+    async def show(self, intent: ListTasks) -> str:
+        arguments: dict[str, Any] = {"status": intent.status}
+        if intent.priority:
+            arguments["priority"] = intent.priority
+        if intent.tag:
+            arguments["tag"] = intent.tag
+        if intent.due_before:
+            arguments["due_before"] = intent.due_before.isoformat()
+        if intent.due_after:
+            arguments["due_after"] = intent.due_after.isoformat()
+        result = await self.tools.call("list_tasks", arguments)
+        if "error" in result:
+            return replies.refused("list_tasks", result)
+        return replies.listing(result.get("tasks") or [], intent.label, self.tz)
+
+    async def change_status(self, intent: ChangeStatus) -> str:
+        lines = []
+        for ref in intent.targets:
+            found = await self.resolve(ref, intent.action)
+            if isinstance(found, str):
+                lines.append(found)
+                break
+            tool = f"{intent.action}_task"
+            result = await self.tools.call(tool, {"number": found})
+            lines.append(
+                replies.refused(tool, result) if "error" in result else replies.changed(result)
+            )
+        return "\n".join(lines)
+
+    async def update(self, intent: UpdateTask) -> str:
+        found = await self.resolve(intent.target, "update")
+        if isinstance(found, str):
+            return found
+        changes: dict[str, Any] = {}
+        if intent.title:
+            changes["title"] = intent.title
+        if intent.priority:
+            changes["priority"] = intent.priority
+        if intent.due_at:
+            changes["due_at"] = intent.due_at.isoformat()
+        if intent.tags is not None:
+            changes["tags"] = list(intent.tags)
+        result = await self.tools.call("update_task", {"number": found, **changes})
+        if "error" in result:
+            return replies.refused("update_task", result)
+        return replies.updated(result, changes, self.tz)
+
+    async def tag(self, intent: TagTask) -> str:
+        """Add tags: update_task replaces the list, so the current tags are read first."""
+        found = await self.resolve(intent.target, "update")
+        if isinstance(found, str):
+            return found
+        listed = await self.tools.call("list_tasks", {"status": "all", "limit": 100})
+        current = [t for t in listed.get("tasks") or [] if t.get("number") == found]
+        tags = [*(current[0].get("tags") or [] if current else []), *intent.tags]
+        changes = {"tags": list(dict.fromkeys(tags))}
+        result = await self.tools.call("update_task", {"number": found, **changes})
+        if "error" in result:
+            return replies.refused("update_task", result)
+        return replies.updated(result, changes, self.tz)
+
+    async def undo(self) -> str:
+        calls = past.last_undoable(self.history)
+        if not calls:
+            return replies.NOTHING_TO_UNDO
+        lines = []
+        for call in calls:
+            tool = past.INVERSE[str(call.tool_name)]
+            number = (call.tool_result or {}).get("number")
+            result = await self.tools.call(tool, {"number": number})
+            lines.append(
+                replies.refused(tool, result) if "error" in result else replies.changed(result)
+            )
+        return "\n".join(lines)
+
+    async def resolve(self, ref: TaskRef, action: Action | str) -> int | str:
+        """The task's number, or the reply to give instead (not found, or which one?)."""
+        if ref.number is not None:
+            return ref.number
+        if ref.name is None:  # "it": the task the conversation last touched
+            number = past.last_task_number(self.history)
+            return number if number is not None else replies.WHICH_TASK
+        if action == "restore":  # deleted tasks are found only in this conversation
+            deleted = past.deleted_matching(self.history, ref.name)
+            if len(deleted) == 1:
+                return int(deleted[0]["number"])
+            return replies.restore_which(ref.name, len(deleted))
+        tasks = await self.find(ref.name, _SEARCH_ORDER.get(action, ("all",)))
+        if isinstance(tasks, str):
+            return tasks
+        if not tasks:
+            return replies.not_found(ref.name)
+        if len(tasks) > 1:
+            return replies.which_one(ref.name, tasks, self.tz)
+        task = tasks[0]
+        if (action, task.get("status")) in (("complete", "completed"), ("reopen", "pending")):
+            return replies.already(task)
+        return int(task["number"])
+
+    async def find(self, name: str, statuses: tuple[str, ...]) -> list[dict[str, Any]] | str:
+        """Tasks matching ``name``: the whole phrase, else every one of its words.
+
+        "the call mom one" finds "Call my mom": the longest word is searched, and only titles
+        holding all the words (as word starts) are kept, so one common word alone never
+        picks a task to change.
+        """
+        words = [w for w in re.findall(r"[\w'-]+", name.lower()) if w not in _STOPWORDS]
+        fallback = sorted(words, key=len, reverse=True)[:1] if len(words) > 1 else []
+        for query in [name, *fallback]:
+            for status in statuses:
+                result = await self.tools.call("find_tasks", {"query": query, "status": status})
+                if "error" in result:
+                    return replies.refused("find_tasks", result)
+                tasks = list(result.get("tasks") or [])
+                if query != name:
+                    tasks = [task for task in tasks if _has_words(task, words)]
+                if tasks:
+                    return tasks
+        return []
+
+
+def _has_words(task: dict[str, Any], words: list[str]) -> bool:
+    title = str(task.get("title", "")).lower()
+    return all(re.search(rf"\b{re.escape(word)}", title) for word in words)

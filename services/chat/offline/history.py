@@ -1,0 +1,109 @@
+"""What the offline engine reads back from the conversation's stored history.
+
+The engine keeps nothing between requests: a pending question ("which one do you mean?"),
+the task "it" refers to and what "undo" reverts are all found in ``Turn.history``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from services.chat.engine_api import HistoryMessage, Turn
+from services.chat.offline.replies import WHICH_ONE
+
+# What undoing a tool call means: the tool that reverts it.
+INVERSE = {
+    "delete_task": "restore_task",
+    "restore_task": "delete_task",
+    "complete_task": "reopen_task",
+    "reopen_task": "complete_task",
+    "add_task": "delete_task",
+}
+
+
+@dataclass(frozen=True)
+class Question:
+    """Our last answer asked the user to pick one of ``candidates`` for ``request``."""
+
+    request: str  # the user's message that was ambiguous
+    candidates: list[dict[str, Any]]  # tasks as find_tasks returned them, in the order shown
+
+
+def earlier_messages(turn: Turn) -> list[HistoryMessage]:
+    """The history without the current message, whether or not the store already added it."""
+    history = list(turn.history)
+    if history and history[-1].role == "user" and history[-1].content == turn.message:
+        history.pop()
+    return history
+
+
+def open_question(history: list[HistoryMessage]) -> Question | None:
+    """The clarifying question the previous answer asked, if it asked one."""
+    spoken = [i for i, message in enumerate(history) if message.role != "tool"]
+    if len(spoken) < 2:
+        return None
+    answer, request = spoken[-1], spoken[-2]
+    if history[answer].role != "assistant" or WHICH_ONE not in history[answer].content:
+        return None
+    if history[request].role != "user":
+        return None
+    candidates: list[dict[str, Any]] = []
+    for message in history[request + 1 : answer]:
+        if message.tool_name == "find_tasks" and message.tool_result:
+            tasks = message.tool_result.get("tasks") or []
+            if len(tasks) > 1:
+                candidates = tasks
+    if not candidates:
+        return None
+    return Question(history[request].content, candidates)
+
+
+def last_undoable(history: list[HistoryMessage]) -> list[HistoryMessage]:
+    """The last successful undoable tool calls of one answer (several for "delete 2 and 3")."""
+    found: list[HistoryMessage] = []
+    for message in reversed(history):
+        if message.role == "user" and found:
+            break
+        if message.role != "tool" or not _succeeded(message):
+            continue
+        if message.tool_name == "update_task" and not found:
+            break  # the last change was an edit: its old values are not kept, nothing to undo
+        if message.tool_name not in INVERSE:
+            continue
+        if found and message.tool_name != found[0].tool_name:
+            break
+        found.append(message)
+    return list(reversed(found))
+
+
+def last_task_number(history: list[HistoryMessage]) -> int | None:
+    """The task the conversation last acted on or showed alone ("mark it done")."""
+    for message in reversed(history):
+        if message.role != "tool" or not _succeeded(message):
+            continue
+        result = message.tool_result or {}
+        if isinstance(result.get("number"), int):
+            return int(result["number"])
+        tasks = result.get("tasks")
+        if isinstance(tasks, list) and len(tasks) == 1:
+            return int(tasks[0]["number"])
+    return None
+
+
+def deleted_matching(history: list[HistoryMessage], name: str) -> list[dict[str, Any]]:
+    """Tasks deleted in this conversation whose title contains ``name`` (for "restore X")."""
+    found: dict[int, dict[str, Any]] = {}
+    for message in history:
+        result = message.tool_result or {}
+        if message.tool_name == "delete_task" and _succeeded(message):
+            if name.lower() in str(result.get("title", "")).lower():
+                found[int(result["number"])] = result
+        elif message.tool_name == "restore_task" and _succeeded(message):
+            found.pop(int(result.get("number", 0)), None)
+    return list(found.values())
+
+
+def _succeeded(message: HistoryMessage) -> bool:
+    result = message.tool_result
+    return isinstance(result, dict) and "error" not in result

@@ -1,0 +1,96 @@
+"""What the offline parser understood from one message: one small frozen class per intent.
+
+The parser (``parser.parse``) only builds these; the engine (``engine.OfflineEngine``) turns
+them into tool calls. Keeping them plain data makes the parser testable without any I/O.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Priority = Literal["low", "medium", "high", "urgent"]
+StatusFilter = Literal["all", "pending", "completed"]
+Action = Literal["complete", "reopen", "delete", "restore"]
+ChatKind = Literal["help", "greeting", "thanks", "cancel", "bulk", "unknown"]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task as the user named it: by its number ("task 3") or by words ("the meeting task")."""
+
+    number: int | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class AddTask:
+    title: str
+    priority: Priority | None = None
+    due_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListTasks:
+    """A listing; ``label`` is how the reply names it ("pending tasks", "tasks due this week")."""
+
+    status: StatusFilter = "all"
+    priority: Priority | None = None
+    tag: str | None = None
+    due_before: datetime | None = None
+    due_after: datetime | None = None
+    label: str = "tasks"
+
+
+@dataclass(frozen=True)
+class ChangeStatus:
+    """Complete, reopen, delete or restore one or more tasks."""
+
+    action: Action
+    targets: tuple[TaskRef, ...]
+
+
+@dataclass(frozen=True)
+class UpdateTask:
+    """Change some fields of one task; ``None`` means "leave it as it is"."""
+
+    target: TaskRef
+    title: str | None = None
+    priority: Priority | None = None
+    due_at: datetime | None = None
+    tags: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class TagTask:
+    """Add tags to one task, keeping the ones it has."""
+
+    target: TaskRef
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Undo:
+    """ "Undo that": revert the last undoable tool call found in the history."""
+
+
+@dataclass(frozen=True)
+class Choose:
+    """An answer to "which one do you mean?": a task number or a position in the list."""
+
+    number: int | None = None  # "task 4", "#4", "4"
+    position: int | None = None  # "the second one" -> 2
+
+
+@dataclass(frozen=True)
+class Chat:
+    """No action: help, a greeting, thanks, "never mind", a change to many tasks at once, or
+    something not understood."""
+
+    kind: ChatKind = "unknown"
+    text: str = ""
+
+
+Intent = AddTask | ListTasks | ChangeStatus | UpdateTask | TagTask | Undo | Choose | Chat

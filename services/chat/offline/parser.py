@@ -1,0 +1,269 @@
+"""``parse(text, now) -> Intent``: the offline engine's grammar, as a table of patterns.
+
+A message is tidied (quotes, spacing, "please", final punctuation), then matched against
+``RULES`` in order; the first rule whose pattern matches and whose builder accepts the match
+wins. Patterns are case-insensitive and mostly anchored at the start, so a word inside a
+title ("add a task to help mom") does not change the intent. Builders peel the modifiers
+(dates, priority, #tags, quoted text) off the words they are given.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from services.chat.offline import grammar
+from services.chat.offline.dates import When, find_when
+from services.chat.offline.intents import (
+    Action,
+    AddTask,
+    ChangeStatus,
+    Chat,
+    ChatKind,
+    Choose,
+    Intent,
+    ListTasks,
+    Priority,
+    StatusFilter,
+    TagTask,
+    TaskRef,
+    Undo,
+    UpdateTask,
+)
+from services.chat.offline.phrases import (
+    QUOTED,
+    as_title,
+    priority_word,
+    strip_fillers,
+    take_priority,
+    take_quoted,
+    take_tags,
+    task_refs,
+)
+
+Builder = Callable[[re.Match[str], datetime], Intent | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern[str]
+    build: Builder
+
+
+def parse(text: str, now: datetime) -> Intent:
+    """What ``text`` asks for; ``now`` (aware, user's zone) anchors relative dates."""
+    clean = tidy(text)
+    for rule in RULES:
+        match = rule.pattern.search(clean)
+        if match:
+            intent = rule.build(match, now)
+            if intent is not None:
+                return intent
+    return Chat("unknown", text)
+
+
+def tidy(text: str) -> str:
+    """One spacing, straight quotes, no polite lead-in or final punctuation."""
+    text = text.translate(str.maketrans("\u201c\u201d\u2018\u2019", "\"\"''"))
+    text = " ".join(text.split()).strip()
+    previous = None
+    while previous != text:
+        previous = text
+        text = grammar.LEAD_IN.sub("", text).strip()
+        text = grammar.TAIL.sub("", text).strip()
+    return text
+
+
+# -- builders: one per kind of sentence --------------------------------------------------
+
+
+def _chat(kind: ChatKind) -> Builder:
+    return lambda _match, _now: Chat(kind)
+
+
+def _undo(_match: re.Match[str], _now: datetime) -> Intent:
+    return Undo()
+
+
+def _choose(match: re.Match[str], _now: datetime) -> Intent:
+    if match.group("number"):
+        return Choose(number=int(match.group("number")))
+    if match.group("bare"):
+        value = int(match.group("bare"))
+        return Choose(number=value, position=value)
+    word = match.group("ordinal").lower()
+    return Choose(position=int(word[:-2]) if word[0].isdigit() else grammar.ORDINALS[word])
+
+
+def _status(action: Action) -> Builder:
+    def build(match: re.Match[str], _now: datetime) -> Intent | None:
+        if grammar.BULK.match(match.group("target")):
+            return Chat("bulk")
+        refs = task_refs(match.group("target"))
+        if refs is None:
+            return None
+        if action == "restore" and refs == (TaskRef(),):
+            return Undo()  # "restore it" right after a delete
+        return ChangeStatus(action, refs)
+
+    return build
+
+
+def _add(match: re.Match[str], now: datetime) -> Intent | None:
+    pre = (match.groupdict().get("pre") or "").strip()
+    if pre and _modifiers(pre, now)[0]:  # only modifiers may come first: "tomorrow, remind me"
+        return None
+    words = grammar.TO_MY_LIST.sub(" ", f"{pre} {match.group('rest')}")
+    quoted, words = take_quoted(words)
+    words, (tags, priority, when) = _modifiers(words, now)
+    title = quoted or strip_fillers(grammar.TASK_HEAD.sub("", strip_fillers(words)))
+    title = re.sub(r"^(?:to|that|about)\s+", "", title, flags=re.I)
+    if not title or title == QUOTED or grammar.ONLY_A_NUMBER.match(title):
+        return None
+    return AddTask(as_title(title), priority, when.at if when else None, tags)
+
+
+def _modifiers(
+    text: str, now: datetime
+) -> tuple[str, tuple[tuple[str, ...], Priority | None, When | None]]:
+    """``text`` without its #tags, priority and date phrase, and those three."""
+    tags, text = take_tags(text)
+    priority, text = take_priority(text)
+    when = find_when(text, now)
+    if when is not None:
+        text = f"{text[: when.span[0]]} {text[when.span[1] :]}"
+    return strip_fillers(text), (tags, priority, when)
+
+
+def _list(match: re.Match[str], now: datetime) -> Intent | None:
+    text = match.string
+    tags, text = take_tags(text)
+    priority, text = take_priority(text)
+    when = find_when(text, now)
+    status: StatusFilter = "all"
+    if grammar.PENDING_WORDS.search(text) or when is not None:
+        status = "pending"
+    elif grammar.COMPLETED_WORDS.search(text):
+        status = "completed"
+    due_before = due_after = None
+    if grammar.OVERDUE.search(text):
+        status, due_before = "pending", now
+    elif when is not None:
+        due_before = when.end
+        due_after = None if when.open_start else when.start
+    phrase = text[when.span[0] : when.span[1]].strip().lower() if when else None
+    label = _list_label(status, priority, tags, match.string, phrase)
+    return ListTasks(status, priority, tags[0] if tags else None, due_before, due_after, label)
+
+
+def _list_label(
+    status: StatusFilter, priority: str | None, tags: tuple[str, ...], text: str, when: str | None
+) -> str:
+    words = {"all": "", "pending": "pending ", "completed": "completed "}[status]
+    if grammar.OVERDUE.search(text):
+        return "overdue tasks"
+    label = f"{priority + ' priority ' if priority else ''}{words}tasks"
+    if tags:
+        label += f" tagged #{tags[0]}"
+    if when:
+        label += f" {when}" if when.startswith("due") else f" due {when}"
+    return label
+
+
+def _update(match: re.Match[str], now: datetime) -> Intent | None:
+    """Rename, reprioritise or reschedule.
+
+    A named field ("the priority of task 2 to ...") or a ``rename`` pattern decides; else the
+    value does: quoted text is a title, a priority word a priority, a date phrase a due date
+    (always for "move"/"postpone"), anything else a new title ("change task 1 to call dad").
+    """
+    refs = task_refs(match.group("target"))
+    if refs is None or len(refs) != 1:
+        return None
+    field = (match.groupdict().get("field") or "").lower()
+    value = match.group("value").strip()
+    quoted, bare = take_quoted(value)
+    if (
+        match.groupdict().get("rename") is not None
+        or field in ("title", "name")
+        or (quoted and not strip_fillers(bare.replace(QUOTED, "")))
+    ):
+        return UpdateTask(refs[0], title=as_title(quoted or value))
+    priority = priority_word(value)
+    when = find_when(value, now)
+    whole_date = when is not None and not strip_fillers(
+        value[: when.span[0]] + value[when.span[1] :]
+    )
+    if field == "priority" or (not field and priority):
+        return UpdateTask(refs[0], priority=priority) if priority else None
+    if field or whole_date or match.groupdict().get("move"):
+        return UpdateTask(refs[0], due_at=when.at) if when else None
+    return UpdateTask(refs[0], title=as_title(value))
+
+
+def _make(match: re.Match[str], now: datetime) -> Intent | None:
+    """ "make task 2 urgent", "mark task 2 as high priority", "make task 2 due friday"."""
+    refs = task_refs(match.group("target"))
+    if refs is None or len(refs) != 1:
+        return None
+    value = match.group("value")
+    level = priority_word(value)  # the whole value is a priority: "urgent", "high", "a low one"
+    if level is not None:
+        return UpdateTask(refs[0], priority=level)
+    priority, rest = take_priority(
+        value
+    )  # else a priority and/or a date: "high priority, due friday"
+    when = find_when(rest, now)
+    if when is not None:
+        rest = rest[: when.span[0]] + rest[when.span[1] :]
+    if strip_fillers(rest) or (priority is None and when is None):
+        return None  # something else is said too: not a change we understand
+    return UpdateTask(refs[0], priority=priority, due_at=when.at if when else None)
+
+
+def _prioritise(level: Priority) -> Builder:
+    def build(match: re.Match[str], _now: datetime) -> Intent | None:
+        refs = task_refs(match.group("target"))
+        if refs is None or len(refs) != 1:
+            return None
+        return UpdateTask(refs[0], priority=level)
+
+    return build
+
+
+def _tag(match: re.Match[str], _now: datetime) -> Intent | None:
+    refs = task_refs(match.group("target"))
+    words = re.split(r"\s*(?:,|\band\b|&|\s)\s*", match.group("tags"))
+    tags = tuple(dict.fromkeys(w.lstrip("#").lower() for w in words if w.lstrip("#")))
+    if refs is None or len(refs) != 1 or not tags:
+        return None
+    return TagTask(refs[0], tags)
+
+
+def _rule(pattern: str, build: Builder) -> Rule:
+    return Rule(re.compile(pattern, re.IGNORECASE), build)
+
+
+# -- the grammar: first match wins ------------------------------------------------------
+
+RULES: tuple[Rule, ...] = (
+    *(_rule(p, _chat("thanks")) for p in grammar.THANKS),
+    *(_rule(p, _chat("cancel")) for p in grammar.CANCEL),
+    *(_rule(p, _chat("greeting")) for p in grammar.GREETING),
+    *(_rule(p, _chat("help")) for p in grammar.HELP),
+    *(_rule(p, _undo) for p in grammar.UNDO),
+    *(_rule(p, _choose) for p in grammar.CHOOSE),
+    *(_rule(p, _list) for p in grammar.LIST),
+    *(_rule(p, _make) for p in grammar.MAKE),
+    *(_rule(p, _prioritise("high")) for p in grammar.PRIORITISE),
+    *(_rule(p, _prioritise("low")) for p in grammar.DEPRIORITISE),
+    *(_rule(p, _update) for p in grammar.UPDATE),
+    *(_rule(p, _tag) for p in grammar.TAG),
+    *(_rule(p, _status("reopen")) for p in grammar.REOPEN),
+    *(_rule(p, _status("complete")) for p in grammar.COMPLETE),
+    *(_rule(p, _status("delete")) for p in grammar.DELETE),
+    *(_rule(p, _status("restore")) for p in grammar.RESTORE),
+    *(_rule(p, _add) for p in grammar.ADD),
+)

@@ -1,0 +1,72 @@
+"""Keyset cursors of the chat lists.
+
+A cursor is the urlsafe base64 (unpadded) of a small JSON array naming the list it belongs
+to and the last item of a page: ``["conversations", last_active_at, id]`` or
+``["messages", seq]``. The next page starts strictly after it, so items added meanwhile
+never make a page repeat or skip the others.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import Any
+
+import msgspec
+
+from shared.errors import ValidationFailed
+
+DEFAULT_CONVERSATIONS = 20
+DEFAULT_MESSAGES = 50
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 512
+
+
+def invalid(key: str, message: str) -> ValidationFailed:
+    """A 400 naming one query parameter, shaped like the framework's own validation errors."""
+    return ValidationFailed(
+        f"Invalid {key}",
+        details={"fields": [{"key": key, "message": message, "source": "query"}]},
+    )
+
+
+def _encode(parts: list[Any]) -> str:
+    return base64.urlsafe_b64encode(msgspec.json.encode(parts)).rstrip(b"=").decode()
+
+
+def _decode(cursor: str) -> Any:
+    if len(cursor) > MAX_CURSOR_LENGTH:
+        raise ValueError("too long")
+    return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+
+
+def conversation_cursor(last_active_at: datetime, conversation_id: uuid.UUID) -> str:
+    return _encode(["conversations", last_active_at, conversation_id])
+
+
+def decode_conversation_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    try:
+        kind, moment, conversation_id = _decode(cursor)
+        if kind != "conversations":
+            raise ValueError("made for another list")
+        at = msgspec.convert(moment, datetime)
+        if at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return at, msgspec.convert(conversation_id, uuid.UUID)
+    except (ValueError, TypeError, msgspec.MsgspecError) as exc:
+        raise invalid("cursor", "is not a cursor of this list") from exc
+
+
+def message_cursor(seq: int) -> str:
+    return _encode(["messages", seq])
+
+
+def decode_message_cursor(cursor: str) -> int:
+    try:
+        kind, seq = _decode(cursor)
+        if kind != "messages" or not isinstance(seq, int) or isinstance(seq, bool):
+            raise ValueError("made for another list")
+        return seq
+    except (ValueError, TypeError, msgspec.MsgspecError) as exc:
+        raise invalid("cursor", "is not a cursor of this list") from exc

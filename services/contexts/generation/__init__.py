@@ -1,0 +1,1 @@
+"""Context generation itself, without I/O: registry, plan, context file, verification, summary."""

@@ -1,0 +1,46 @@
+"""Keyset cursors of ``GET /api/v1/contexts/jobs`` (newest first).
+
+A cursor is the urlsafe base64 (unpadded) of the JSON ``[created_at, id]`` of the last job
+of a page; the next page starts strictly after that pair, so jobs submitted meanwhile
+never make a page repeat or skip the others.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+
+import msgspec
+
+from shared.errors import ValidationFailed
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+MAX_CURSOR_LENGTH = 512
+
+
+def encode_cursor(created_at: datetime, job_id: uuid.UUID) -> str:
+    raw = msgspec.json.encode([created_at, job_id])
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """The ``(created_at, id)`` a page starts after; 400 for anything else."""
+    try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError("too long")
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, job_id = msgspec.json.decode(raw, type=tuple[datetime, uuid.UUID])
+        if created_at.tzinfo is None:
+            raise ValueError("naive timestamp")
+        return created_at, job_id
+    except (ValueError, msgspec.MsgspecError) as exc:
+        raise ValidationFailed(
+            "Invalid cursor",
+            details={
+                "fields": [
+                    {"key": "cursor", "message": "is not a cursor of this list", "source": "query"}
+                ]
+            },
+        ) from exc

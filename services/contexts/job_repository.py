@@ -1,0 +1,187 @@
+"""SQL of the contexts API over ``contexts.jobs`` and ``contexts.tasks``.
+
+Every read of a job takes the owner's id: another user's job is simply not found. The
+functions run in the caller's transaction and never commit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Row, Select, Table, func, insert, select, text, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contexts.models import JobModel, TaskModel
+
+JOBS = cast(Table, JobModel.__table__)
+TASKS = cast(Table, TaskModel.__table__)
+
+# The tasks of a job travel as parallel arrays unnested by Postgres: one statement and one
+# round trip for 20,000 tasks, whatever the driver's limit on bind parameters.
+_INSERT_TASKS = text(
+    """
+    INSERT INTO contexts.tasks
+        (job_id, task_id, position, batch_index, kind, function_name, context_file, spec)
+    SELECT :job_id, t.task_id, t.position, t.batch_index, t.kind, t.function_name,
+           t.context_file, t.spec::jsonb
+    FROM unnest(CAST(:task_ids AS text[]), CAST(:positions AS int[]),
+                CAST(:batches AS int[]), CAST(:kinds AS text[]), CAST(:names AS text[]),
+                CAST(:files AS text[]), CAST(:specs AS text[]))
+         AS t(task_id, position, batch_index, kind, function_name, context_file, spec)
+    """
+)
+
+
+async def insert_job(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
+    """Insert a job; the row as stored (with its server-side timestamps)."""
+    return (await session.execute(insert(JOBS).values(**values).returning(JOBS))).one()
+
+
+async def insert_tasks(
+    session: AsyncSession, job_id: uuid.UUID, tasks: Sequence[dict[str, Any]]
+) -> None:
+    """Insert the selected tasks; each dict has the ``contexts.tasks`` columns, ``spec`` as
+    JSON text."""
+    if not tasks:
+        return
+    await session.execute(
+        _INSERT_TASKS,
+        {
+            "job_id": job_id,
+            "task_ids": [task["task_id"] for task in tasks],
+            "positions": [task["position"] for task in tasks],
+            "batches": [task["batch_index"] for task in tasks],
+            "kinds": [task["kind"] for task in tasks],
+            "names": [task["function_name"] for task in tasks],
+            "files": [task["context_file"] for task in tasks],
+            "specs": [task["spec"] for task in tasks],
+        },
+    )
+
+
+async def get_job(
+    session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False
+) -> Row[Any] | None:
+    query = select(JOBS).where(JOBS.c.id == job_id, JOBS.c.user_id == user_id)
+    if for_update:
+        query = query.with_for_update()
+    return (await session.execute(query)).one_or_none()
+
+
+async def list_jobs(
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    after: tuple[datetime, uuid.UUID] | None,
+    limit: int,
+) -> Sequence[Row[Any]]:
+    """The user's jobs, newest first, starting strictly after ``after`` (a page cursor)."""
+    columns = [c for c in JOBS.c if c.name != "registry"]  # the registry can be megabytes
+    query = select(*columns).where(JOBS.c.user_id == user_id)
+    if after is not None:
+        query = query.where(tuple_(JOBS.c.created_at, JOBS.c.id) < tuple_(*after))
+    query = query.order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc()).limit(limit)
+    return (await session.execute(query)).all()
+
+
+async def batch_counts(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """(batch_index, size, done, failed) of each sub-batch, in order."""
+    query = (
+        select(
+            TASKS.c.batch_index,
+            func.count().label("size"),
+            func.count().filter(TASKS.c.status == "done").label("done"),
+            func.count().filter(TASKS.c.status == "failed").label("failed"),
+        )
+        .where(TASKS.c.job_id == job_id)
+        .group_by(TASKS.c.batch_index)
+        .order_by(TASKS.c.batch_index)
+    )
+    return (await session.execute(query)).all()
+
+
+async def type_counts(session: AsyncSession, job_id: uuid.UUID) -> dict[str, int]:
+    query = (
+        select(TASKS.c.kind, func.count()).where(TASKS.c.job_id == job_id).group_by(TASKS.c.kind)
+    )
+    return {kind: count for kind, count in (await session.execute(query)).all()}
+
+
+async def list_tasks(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """The job's tasks in registry order, without their (large) spec and markdown; the
+    spec's warnings come as ``warnings``."""
+    query: Select[Any] = (
+        select(
+            TASKS.c.task_id,
+            TASKS.c.position,
+            TASKS.c.batch_index,
+            TASKS.c.kind,
+            TASKS.c.function_name,
+            TASKS.c.context_file,
+            TASKS.c.status,
+            TASKS.c.error,
+            TASKS.c.spec["warnings"].label("warnings"),
+        )
+        .where(TASKS.c.job_id == job_id)
+        .order_by(TASKS.c.position)
+    )
+    return (await session.execute(query)).all()
+
+
+async def get_task(session: AsyncSession, job_id: uuid.UUID, task_id: str) -> Row[Any] | None:
+    query = select(TASKS).where(TASKS.c.job_id == job_id, TASKS.c.task_id == task_id)
+    return (await session.execute(query)).one_or_none()
+
+
+async def done_context_files(session: AsyncSession, job_id: uuid.UUID) -> dict[str, str]:
+    """``{task_id: context_file}`` of the tasks whose context is stored."""
+    query = (
+        select(TASKS.c.task_id, TASKS.c.context_file)
+        .where(TASKS.c.job_id == job_id, TASKS.c.status == "done")
+        .order_by(TASKS.c.position)
+    )
+    return {task_id: path for task_id, path in (await session.execute(query)).all()}
+
+
+async def finished_tasks(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:
+    """The job's finished tasks (done or failed), in the order they finished."""
+    query: Select[Any] = (
+        select(
+            TASKS.c.task_id,
+            TASKS.c.function_name,
+            TASKS.c.kind,
+            TASKS.c.batch_index,
+            TASKS.c.status,
+            TASKS.c.error,
+            TASKS.c.context_file,
+        )
+        .where(TASKS.c.job_id == job_id, TASKS.c.status != "queued")
+        .order_by(TASKS.c.finished_at, TASKS.c.position)
+    )
+    return (await session.execute(query)).all()
+
+
+async def requeue_failed(session: AsyncSession, job_id: uuid.UUID) -> list[str]:
+    """Put the job's failed tasks back in the queue; their ids, in registry order."""
+    statement = (
+        update(TASKS)
+        .where(TASKS.c.job_id == job_id, TASKS.c.status == "failed")
+        .values(status="queued", attempts=0, error=None, finished_at=None)
+        .returning(TASKS.c.task_id, TASKS.c.position)
+    )
+    rows = (await session.execute(statement)).all()
+    return [task_id for task_id, _ in sorted(rows, key=lambda row: row.position)]
+
+
+async def reopen_job(session: AsyncSession, job_id: uuid.UUID, requeued: int) -> Row[Any]:
+    """The job runs again for ``requeued`` tasks taken off its failed count."""
+    statement = (
+        update(JOBS)
+        .where(JOBS.c.id == job_id)
+        .values(failed=JOBS.c.failed - requeued, status="running", finished_at=None)
+        .returning(JOBS)
+    )
+    return (await session.execute(statement)).one()

@@ -1,0 +1,70 @@
+"""The job resource (DESIGN §6) and the job list item, built from the stored rows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.contexts import job_repository as repository
+from services.contexts.models import BATCH_SIZE
+from services.contexts.schemas import FUNCTION_TYPES, BatchView, JobSummary, JobView
+
+
+async def job_resource(session: AsyncSession, job: Row[Any]) -> JobView:
+    """The job with its progress per sub-batch and its counts by function type."""
+    batches = [
+        BatchView(index=row.batch_index, size=row.size, done=row.done, failed=row.failed)
+        for row in await repository.batch_counts(session, job.id)
+    ]
+    by_type = {kind: 0 for kind in FUNCTION_TYPES}
+    by_type.update(await repository.type_counts(session, job.id))
+    return job_view(job, batches, by_type)
+
+
+def job_view(job: Row[Any], batches: list[BatchView], by_type: dict[str, int]) -> JobView:
+    return JobView(
+        job_id=job.id,
+        status=job.status,
+        generator=job.generator,
+        regenerate=job.regenerate,
+        total_tasks=job.total_tasks,
+        done=job.done,
+        failed=job.failed,
+        skipped=len(job.skipped),
+        not_qualifying=len(job.not_qualifying),
+        sub_batches=job.sub_batches,
+        batches=batches,
+        by_type=by_type,
+        warnings=list(job.warnings),
+        skipped_tasks=list(job.skipped),
+        not_qualifying_tasks=list(job.not_qualifying),
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def job_summary(job: Row[Any]) -> JobSummary:
+    return JobSummary(
+        job_id=job.id,
+        status=job.status,
+        generator=job.generator,
+        total_tasks=job.total_tasks,
+        done=job.done,
+        failed=job.failed,
+        skipped=len(job.skipped),
+        not_qualifying=len(job.not_qualifying),
+        sub_batches=job.sub_batches,
+        created_at=job.created_at,
+        started_at=job.started_at,
+        finished_at=job.finished_at,
+    )
+
+
+def planned_batches(total: int) -> list[BatchView]:
+    return [
+        BatchView(index=i + 1, size=min(BATCH_SIZE, total - i * BATCH_SIZE), done=0, failed=0)
+        for i in range(-(-total // BATCH_SIZE))
+    ]

@@ -1,0 +1,303 @@
+"""Job submission over AMQP: the consumer of the queue ``contexts.jobs.submit``.
+
+Outside systems publish the body of ``POST /api/v1/contexts/jobs`` to exchange
+``contexts`` with routing key ``jobs.submit`` and the submitting user's access token in
+the header ``authorization: Bearer <token>`` (docs/messaging.md). For each message:
+
+1. read it: the token is verified exactly as for HTTP, the body decoded as a
+   :class:`JobRequest`. A message that fails here is *rejected*: a copy (without the
+   token) goes to ``contexts.jobs.submit.dead`` with the reason in ``x-death-reason``,
+   the requester gets an error reply when it asked for one, the original is acked;
+2. in one transaction, claim the message in ``contexts.processed_messages`` and run
+   :func:`submit_job` (job, tasks, work messages and the accepted event); a body that
+   intake refuses (``ValidationFailed``) rolls everything back and is rejected as above;
+3. after the commit, answer ``{job_id, total_tasks, sub_batches}`` to ``reply_to`` with
+   the message's ``correlation_id``, then ack. A redelivered copy (same ``message_id``)
+   finds its claim, creates nothing and answers with the job the first copy made.
+
+A database or broker failure nacks the message after a delay (doubling per delivery), so
+the broker redelivers it; the queue's delivery limit dead-letters one that keeps failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aio_pika
+import msgspec
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.contexts.jobs_service import submit_job
+from services.contexts.models import PROCESSED_MESSAGES, JobModel
+from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_QUEUE, SUBMIT_ROUTING_KEY
+from services.contexts.settings import ContextsSettings
+from services.contexts.submit_message import (
+    AUTHORIZATION_HEADER,
+    ERROR_REPLY_TYPE,
+    REPLY_TYPE,
+    Rejected,
+    Reply,
+    Submission,
+    error_body,
+    read_submission,
+    rejection_reason,
+)
+from shared.consumer import dead_letter_copy
+from shared.consumer.processed import claim
+from shared.errors import ValidationFailed
+from shared.logging import request_id_var
+from shared.messaging import (
+    CONTENT_TYPE,
+    CORRELATION_HEADER,
+    dead_letter_queue_name,
+    declare_exchanges,
+    declare_work_queue,
+    get_connection,
+)
+from shared.settings import CommonSettings
+from shared.tokens import TokenVerifier
+
+logger = logging.getLogger("contexts.submit")
+
+CONSUMER = "contexts.submit"
+# Submissions are heavy (a registry of up to 20,000 tasks): a few at a time per process.
+PREFETCH = 4
+CONFIRM_TIMEOUT = 10.0
+RETRY_DELAY, MAX_RETRY_DELAY = 1.0, 30.0
+START_RETRY_DELAY = 5.0
+
+
+class SubmitConsumer:
+    """Consumes ``contexts.jobs.submit`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        verifier: TokenVerifier,
+        limits: ContextsSettings | None = None,
+    ) -> None:
+        self.connection = connection
+        self.sessionmaker = sessionmaker
+        self.verifier = verifier
+        # The same limits as the HTTP API (registry and documents sizes, task count).
+        self.limits = limits or ContextsSettings()
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._dead_letters: AbstractExchange | None = None
+        self._consumer_tag: str | None = None
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._stopping = False
+
+    async def start(self) -> None:
+        """Declare the exchange, the queue (with its dead-letter queue), bind, consume."""
+        channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        await channel.set_qos(prefetch_count=PREFETCH)
+        _, self._dead_letters = await declare_exchanges(channel)
+        exchange = await channel.declare_exchange(
+            SUBMIT_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        self._queue = await declare_work_queue(channel, SUBMIT_QUEUE)
+        await self._queue.bind(exchange, routing_key=SUBMIT_ROUTING_KEY)
+        self._channel = channel
+        self._consumer_tag = await self._queue.consume(self._on_message)
+        logger.info("consuming", extra={"queue": SUBMIT_QUEUE})
+
+    async def stop(self, grace_period: float = 30.0) -> None:
+        """Stop taking messages, let the ones in hand finish (commit, reply, ack), close."""
+        self._stopping = True
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(Exception):  # a dead channel has no consumer left
+                await self._queue.cancel(self._consumer_tag, timeout=5)
+        await asyncio.sleep(0)
+        if self._inflight:
+            _, late = await asyncio.wait(set(self._inflight), timeout=grace_period)
+            for task in late:  # rolled back and not acked: the broker redelivers them
+                task.cancel()
+            if late:
+                await asyncio.wait(late)
+        if self._channel is not None and not self._channel.is_closed:
+            with contextlib.suppress(Exception):
+                await self._channel.close()
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # Handled in a task of our own: aiormq cancels its delivery tasks when a channel
+        # dies, which must not interrupt a transaction half-way.
+        if self._stopping:
+            return  # left unacked: back to the queue when the channel closes
+        task = asyncio.create_task(self._handle(message))
+        self._inflight.add(task)
+        task.add_done_callback(self._inflight.discard)
+
+    async def _handle(self, message: AbstractIncomingMessage) -> None:
+        request_id_var.set(message.correlation_id or message.message_id or "-")
+        try:
+            await self._process(message)
+        except Exception:  # never let one delivery take the consumer down
+            logger.exception("unexpected error handling a submission")
+
+    async def _process(self, message: AbstractIncomingMessage) -> None:
+        try:
+            submission = read_submission(message, self.verifier, self.limits.max_body_bytes)
+            reply = await self._submit(submission)
+        except Rejected as exc:
+            await self._reject(message, exc)
+            return
+        except Exception:
+            delay = _retry_delay(message)
+            logger.exception("submission failed; requeued after %.1fs", delay)
+            await asyncio.sleep(delay)
+            await _settle(message.nack(requeue=True))
+            return
+        if message.reply_to and reply is not None:
+            try:
+                await self._reply(message, msgspec.json.encode(reply), REPLY_TYPE)
+            except Exception as exc:
+                # The job is committed; the redelivered copy will answer with it.
+                logger.warning("reply failed; requeued to answer again", extra={"error": repr(exc)})
+                await asyncio.sleep(_retry_delay(message))
+                await _settle(message.nack(requeue=True))
+                return
+        await _settle(message.ack())
+
+    async def _submit(self, submission: Submission) -> Reply | None:
+        """Create the job (or find the one an earlier copy made) in one transaction."""
+        async with self.sessionmaker() as session, session.begin():
+            if not await claim(session, PROCESSED_MESSAGES, CONSUMER, submission.key):
+                logger.info("duplicate submission skipped", extra={"key": str(submission.key)})
+                return await _earlier_reply(session, submission)
+            try:
+                job = await submit_job(
+                    session,
+                    user_id=submission.user_id,
+                    request=submission.request,
+                    correlation_id=submission.correlation_id,
+                    limits=self.limits,
+                )
+            except ValidationFailed as exc:  # leaves the transaction: nothing is kept
+                raise Rejected(rejection_reason(exc), error=exc) from exc
+        logger.info("job submitted over AMQP", extra={"job_id": str(job.job_id)})
+        return Reply(job_id=job.job_id, total_tasks=job.total_tasks, sub_batches=job.sub_batches)
+
+    async def _reject(self, message: AbstractIncomingMessage, rejected: Rejected) -> None:
+        """Dead-letter a copy without the token (confirmed), answer the error, ack."""
+        logger.warning("submission dead-lettered", extra={"reason": rejected.reason})
+        copy = dead_letter_copy(message, rejected.reason)
+        copy.headers = {
+            name: value
+            for name, value in copy.headers.items()
+            if name.lower() != AUTHORIZATION_HEADER
+        }
+        assert self._dead_letters is not None
+        try:
+            await self._dead_letters.publish(
+                copy, dead_letter_queue_name(SUBMIT_QUEUE), mandatory=True, timeout=CONFIRM_TIMEOUT
+            )
+        except Exception as exc:  # not confirmed: keep the original, try again later
+            logger.error("dead-lettering failed", extra={"error": repr(exc)})
+            await asyncio.sleep(_retry_delay(message))
+            await _settle(message.nack(requeue=True))
+            return
+        if message.reply_to:
+            with contextlib.suppress(Exception):  # the answer to a refusal is a courtesy
+                await self._reply(message, error_body(rejected), ERROR_REPLY_TYPE)
+        await _settle(message.ack())
+
+    async def _reply(self, message: AbstractIncomingMessage, body: bytes, kind: str) -> None:
+        assert self._channel is not None and message.reply_to
+        answer = aio_pika.Message(
+            body,
+            content_type=CONTENT_TYPE,
+            correlation_id=message.correlation_id,
+            headers={CORRELATION_HEADER: message.correlation_id or ""},
+            type=kind,
+        )
+        # Default exchange, routing key = the reply queue (a named queue or the direct
+        # reply-to pseudo queue ``amq.rabbitmq.reply-to.<...>`` of the requester).
+        await self._channel.default_exchange.publish(
+            answer, message.reply_to, mandatory=False, timeout=CONFIRM_TIMEOUT
+        )
+
+
+async def _earlier_reply(session: AsyncSession, submission: Submission) -> Reply | None:
+    """The job an earlier copy of the message created, found by owner and correlation id."""
+    row = (
+        await session.execute(
+            select(JobModel.id, JobModel.total_tasks, JobModel.sub_batches)
+            .where(
+                JobModel.user_id == submission.user_id,
+                JobModel.correlation_id == submission.correlation_id,
+            )
+            .order_by(JobModel.created_at.desc(), JobModel.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if row is None:
+        return None
+    return Reply(job_id=row.id, total_tasks=row.total_tasks, sub_batches=row.sub_batches)
+
+
+def _retry_delay(message: AbstractIncomingMessage) -> float:
+    count = (message.headers or {}).get("x-delivery-count", 0)
+    deliveries = count if isinstance(count, int) else 0
+    return float(min(RETRY_DELAY * 2**deliveries, MAX_RETRY_DELAY))
+
+
+async def _settle(outcome: Any) -> None:
+    """Ack or nack, tolerating a channel that died since the delivery (redelivered then)."""
+    try:
+        await outcome
+    except Exception as exc:
+        logger.warning("settling a stale delivery ignored", extra={"error": repr(exc)})
+
+
+@contextlib.asynccontextmanager
+async def submit_consumer(
+    settings: CommonSettings, engine: AsyncEngine, verifier: TokenVerifier
+) -> AsyncIterator[None]:
+    """Run the submit consumer for the duration of the block (the service's lifespan).
+
+    The broker may be down when the service starts: the HTTP API must come up anyway,
+    so the consumer starts in the background and retries until the broker answers.
+    """
+    sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+    holder: list[SubmitConsumer] = []
+
+    async def start_when_possible() -> None:
+        while True:
+            consumer: SubmitConsumer | None = None
+            try:
+                connection = await get_connection(settings.amqp_url, name=settings.service_name)
+                limits = settings if isinstance(settings, ContextsSettings) else None
+                consumer = SubmitConsumer(connection, sessionmaker, verifier, limits)
+                await consumer.start()
+            except Exception as exc:
+                logger.warning("submit consumer not started; retrying", extra={"error": repr(exc)})
+                if consumer is not None:
+                    await consumer.stop(grace_period=0)
+                await asyncio.sleep(START_RETRY_DELAY)
+                continue
+            holder.append(consumer)
+            return
+
+    starter = asyncio.create_task(start_when_possible())
+    try:
+        yield
+    finally:
+        starter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starter
+        if holder:
+            await holder[0].stop()

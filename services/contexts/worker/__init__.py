@@ -1,0 +1,1 @@
+"""The contexts worker process: consumes ``contexts.generate`` in batches of ten."""

@@ -1,0 +1,168 @@
+"""Wires the contexts worker: ``granian --interface asgi --factory
+services.contexts.worker.app:create_app``.
+
+The HTTP side serves only ``/health/live`` and ``/health/ready``; the work happens in the
+lifespan, which runs the batch consumer of ``contexts.generate`` and the relay of the job
+events the worker writes to ``contexts.outbox``. On SIGTERM granian ends the lifespan:
+the consumer stops taking deliveries, the batch in flight finishes and is acked, the
+relay publishes what is committed, and the process exits. Several replicas share the
+queue.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import openai
+from aio_pika.abc import AbstractConnection
+from litestar import Litestar
+from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from services.contexts.generation.generators import Generator, LlmGenerator, TemplateGenerator
+from services.contexts.models import OUTBOX
+from services.contexts.queues import (
+    GENERATE_DELIVERY_LIMIT,
+    GENERATE_QUEUE,
+    TASK_REQUESTED,
+    TaskRequested,
+)
+from services.contexts.worker.batch_worker import BatchWorker, GeneratorFor
+from services.contexts.worker.settings import WorkerSettings
+from shared.consumer.batch import BatchConsumer
+from shared.db import database_answers
+from shared.messaging import close_connection, get_connection
+from shared.outbox import OutboxRelay, amqp_publisher_factory
+from shared.service_app import build_app
+from shared.settings import load_settings
+
+READY_PATH = "/health/ready"
+
+
+class Generators:
+    """The process's generators; the model client is made once, on first use."""
+
+    def __init__(self, settings: WorkerSettings) -> None:
+        self.settings = settings
+        self.template = TemplateGenerator()
+        self._client: openai.AsyncOpenAI | None = None
+        self._llm: LlmGenerator | None = None
+
+    def __call__(self, name: str) -> Generator:
+        if name != "llm":
+            return self.template
+        if self._llm is None:
+            self._client = openai.AsyncOpenAI(
+                base_url=self.settings.openai_base_url or None,
+                # A missing key fails each attempt with the provider's 401, recorded as
+                # the task's error, instead of failing the whole worker at start-up.
+                api_key=self.settings.openai_api_key or "not-configured",
+                timeout=self.settings.llm_timeout_seconds,
+                # The worker retries failed tasks itself (counted, with backoff).
+                max_retries=0,
+            )
+            self._llm = LlmGenerator(self._client, self.settings.contexts_model)
+        return self._llm
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+
+
+class Readiness:
+    """``/health/ready`` of the worker: the database answers and the consumer consumes.
+
+    An ASGI layer in front of the shared health endpoints, because a worker is ready only
+    while its channel to the broker is open, which the shared check does not know about.
+    It answers the shared check's JSON, with a ``broker`` check added.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.engine: AsyncEngine | None = None
+        self.consumer: BatchConsumer | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != READY_PATH:
+            await self.app(scope, receive, send)
+            return
+        checks = {
+            "database": self.engine is not None and await database_answers(self.engine),
+            "broker": self.consumer is not None and self.consumer.is_consuming,
+        }
+        ok = all(checks.values())
+        body = json.dumps({"status": "ok" if ok else "unavailable", "checks": checks}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+        start: HTTPResponseStartEvent = {
+            "type": "http.response.start",
+            "status": 200 if ok else 503,
+            "headers": headers,
+        }
+        await send(start)
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def generate_consumer(
+    connection: AbstractConnection,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    generator_for: GeneratorFor,
+    settings: WorkerSettings,
+) -> BatchConsumer:
+    """The consumer of ``contexts.generate`` in batches, handled by :class:`BatchWorker`."""
+    handler = BatchWorker(
+        sessionmaker,
+        generator_for,
+        max_attempts=settings.worker_max_attempts,
+        retry_backoff=settings.worker_retry_backoff_seconds,
+    )
+    return BatchConsumer(
+        connection,
+        GENERATE_QUEUE,
+        handler,
+        accepts={(TASK_REQUESTED, 1): TaskRequested},
+        batch_size=settings.worker_batch_size,
+        batch_wait=settings.worker_batch_wait_seconds,
+        delivery_limit=GENERATE_DELIVERY_LIMIT,
+        # A batch that failed as a whole (the database is gone) waits this long before
+        # going back to the queue, doubling per delivery.
+        retry_delay=settings.worker_retry_backoff_seconds,
+    )
+
+
+def create_app() -> ASGIApp:
+    settings = load_settings(WorkerSettings)
+    readiness: list[Readiness] = []  # the layer build_app wraps around the app
+
+    @asynccontextmanager
+    async def worker(app: Litestar) -> AsyncIterator[None]:
+        connection = await get_connection(settings.amqp_url, name=settings.service_name)
+        relay = OutboxRelay(
+            app.state.engine,
+            OUTBOX,
+            amqp_publisher_factory(settings.amqp_url, name=settings.service_name),
+        )
+        generators = Generators(settings)
+        consumer = generate_consumer(connection, app.state.sessionmaker, generators, settings)
+        for layer in readiness:
+            layer.engine, layer.consumer = app.state.engine, consumer
+        try:
+            await relay.start()
+            await consumer.start()
+            yield
+        finally:
+            await consumer.stop(grace_period=settings.worker_stop_grace_seconds)
+            await relay.stop()  # after the last batch: its events are committed by now
+            await generators.close()
+            await close_connection()
+
+    def ready_layer(app: ASGIApp) -> ASGIApp:
+        layer = Readiness(app)
+        readiness.append(layer)
+        return layer
+
+    return build_app(
+        settings, title="Contexts worker", route_handlers=[], lifespan=[worker],
+        wrappers=[ready_layer],
+    )  # fmt: skip

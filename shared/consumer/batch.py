@@ -1,0 +1,318 @@
+"""A consumer that hands a work queue's deliveries to its handler in batches.
+
+Some work is cheaper per message when done for several at once (one query to load them,
+concurrent calls to a slow dependency, one transaction to store the results). This
+consumer takes up to ``batch_size`` deliveries (the channel's prefetch is the same
+number), or fewer once ``batch_wait`` seconds have passed since the first one arrived, and
+hands them to the handler together:
+
+1. each delivery is decoded first: a message that is not a valid envelope, whose
+   (type, version) is not accepted, or whose ``data`` does not fit the accepted body is
+   published to ``dead-letters`` (routing key ``<queue>.dead``) with the reason in
+   ``x-death-reason``, acked, and left out of the batch;
+2. the handler runs (it commits its own transaction) and returns the deliveries it wants
+   to see again, each with a delay; every other delivery is acked once it returns;
+3. a handler that raises acks nothing: the whole batch is requeued after a delay that
+   doubles with the deliveries' count (a short database outage must not use up the
+   queue's delivery limit).
+
+A delivery to retry is held, unacked, while its delay runs and is then nacked with
+requeue, so a crash during the wait loses nothing. Batches run one at a time.
+
+:meth:`BatchConsumer.stop` cancels the consumer, lets the batch in flight finish (and be
+acked), and hands everything else back to the queue at once. After a reconnect, settling
+a delivery of the dead channel fails; that is logged and ignored, the broker redelivers it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import aiormq
+import msgspec
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractConnection,
+    AbstractExchange,
+    AbstractIncomingMessage,
+    AbstractQueue,
+)
+
+from shared.consumer.dead_letter import dead_letter_copy
+from shared.messaging import (
+    Envelope,
+    MalformedMessage,
+    dead_letter_queue_name,
+    declare_exchanges,
+    declare_work_queue,
+    from_message,
+)
+from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
+
+logger = logging.getLogger("shared.consumer.batch")
+
+DEAD_LETTER_CONFIRM_TIMEOUT = 10.0
+# Errors of an ack/nack/publish on a channel or connection that is gone.
+_CHANNEL_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, TimeoutError)
+
+
+@dataclass(eq=False)  # compared and hashed by identity: two copies are two deliveries
+class Delivery:
+    """One decoded message of a batch."""
+
+    message: AbstractIncomingMessage
+    envelope: Envelope
+    data: Any  # ``envelope.data`` converted to the body type accepted for its type
+
+    @property
+    def previous_deliveries(self) -> int:
+        """How often the broker delivered this message before (quorum queues count)."""
+        count = (self.message.headers or {}).get("x-delivery-count", 0)
+        return count if isinstance(count, int) else 0
+
+
+# The deliveries to see again, each with the seconds to wait first; the rest are acked.
+Retries = Mapping[Delivery, float]
+BatchHandler = Callable[[list[Delivery]], Awaitable[Retries | None]]
+# (type, version) -> the msgspec type ``data`` must convert to (None: keep the dict).
+Accepts = Mapping[tuple[str, int], type[Any] | None]
+
+
+class BatchConsumer:
+    """Consumes one work queue in batches until :meth:`stop`."""
+
+    def __init__(
+        self,
+        connection: AbstractConnection,
+        queue: str,
+        handler: BatchHandler,
+        *,
+        accepts: Accepts,
+        batch_size: int = 10,
+        batch_wait: float = 0.2,
+        delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
+        retry_delay: float = 1.0,
+        max_retry_delay: float = 30.0,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        self.connection = connection
+        self.queue = queue
+        self.handler = handler
+        self.accepts = dict(accepts)
+        self.batch_size = batch_size
+        self.batch_wait = batch_wait
+        self.delivery_limit = delivery_limit
+        self.retry_delay = retry_delay
+        self.max_retry_delay = max_retry_delay
+        self.channel: AbstractChannel | None = None
+        self._incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._held: dict[asyncio.Task[None], AbstractIncomingMessage] = {}
+        self._loop_task: asyncio.Task[None] | None = None
+        self._consumer_tag: str | None = None
+        self._amqp_queue: AbstractQueue | None = None
+        self._dead_letters: AbstractExchange | None = None
+        self._stopping = False
+        self._stop = asyncio.Event()
+
+    @property
+    def is_consuming(self) -> bool:
+        """Started, not stopping, and the channel is open (readiness)."""
+        return (
+            self._consumer_tag is not None
+            and not self._stopping
+            and self.channel is not None
+            and not self.channel.is_closed
+        )
+
+    async def start(self) -> None:
+        """Declare the queue (idempotently) and start consuming on a channel of its own."""
+        channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
+        await channel.set_qos(prefetch_count=self.batch_size)
+        _, self._dead_letters = await declare_exchanges(channel)
+        self._amqp_queue = await declare_work_queue(
+            channel, self.queue, delivery_limit=self.delivery_limit
+        )
+        self.channel = channel
+        self._loop_task = asyncio.create_task(self._run(), name=f"batch-consumer:{self.queue}")
+        self._consumer_tag = await self._amqp_queue.consume(self._on_message)
+        logger.info("consuming in batches", extra={"queue": self.queue, "size": self.batch_size})
+
+    async def stop(self, grace_period: float = 30.0) -> None:
+        """Stop taking deliveries, finish the batch in flight, return the rest, close.
+
+        A batch still running after ``grace_period`` seconds is cancelled (its transaction
+        rolls back, nothing is acked: the broker redelivers it).
+        """
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._amqp_queue is not None and self._consumer_tag is not None:
+            try:
+                await self._amqp_queue.cancel(self._consumer_tag, timeout=5)
+            except _CHANNEL_ERRORS as exc:
+                logger.warning("cancel failed", extra={"queue": self.queue, "error": repr(exc)})
+        self._stop.set()
+        task, self._loop_task = self._loop_task, None
+        if task is not None:
+            # The loop ends after the batch in flight, or at once when it is collecting.
+            _, late = await asyncio.wait({task}, timeout=grace_period)
+            if late:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        # Deliveries held for a retry, or received but not started, go back now: another
+        # replica can take them without waiting for this channel to close.
+        for held in list(self._held):
+            held.cancel()
+        for message in self._held.values():
+            await self._settle(message.nack(requeue=True), "nack")
+        self._held.clear()
+        while not self._incoming.empty():
+            await self._settle(self._incoming.get_nowait().nack(requeue=True), "nack")
+        if self.channel is not None and not self.channel.is_closed:
+            with contextlib.suppress(*_CHANNEL_ERRORS):
+                await self.channel.close()
+        logger.info("batch consumer stopped", extra={"queue": self.queue})
+
+    # -- receiving ------------------------------------------------------------------
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        # aiormq runs this in a task it cancels when the channel dies: only hand over.
+        self._incoming.put_nowait(message)
+
+    async def _run(self) -> None:
+        while not self._stopping:
+            messages = await self._collect()
+            if self._stopping:  # collected but not started: back to the queue
+                for message in messages:
+                    await self._settle(message.nack(requeue=True), "nack")
+                return
+            try:
+                await self._process(messages)
+            except Exception:  # never let one batch take the consumer down
+                logger.exception("unexpected error handling a batch", extra={"queue": self.queue})
+
+    async def _collect(self) -> list[AbstractIncomingMessage]:
+        """The next batch: wait for a first delivery, then up to ``batch_wait`` for more."""
+        first = await self._next(None)
+        if first is None:
+            return []
+        batch = [first]
+        deadline = asyncio.get_running_loop().time() + self.batch_wait
+        while len(batch) < self.batch_size:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0 and self._incoming.empty():
+                break
+            message = await self._next(max(remaining, 0))
+            if message is None:
+                break
+            batch.append(message)
+        return batch
+
+    async def _next(self, wait: float | None) -> AbstractIncomingMessage | None:
+        """The next delivery; None after ``wait`` seconds (None: no limit) or when stopping."""
+        if not self._incoming.empty():
+            return self._incoming.get_nowait()
+        if wait == 0 or self._stop.is_set():
+            return None
+        getter = asyncio.ensure_future(self._incoming.get())
+        stopper = asyncio.ensure_future(self._stop.wait())
+        try:
+            await asyncio.wait({getter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopper.cancel()
+            if not getter.done():
+                getter.cancel()  # a cancelled get takes nothing off the queue
+        return getter.result() if getter.done() and not getter.cancelled() else None
+
+    # -- one batch ------------------------------------------------------------------
+    async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
+        deliveries: list[Delivery] = []
+        for message in messages:
+            try:
+                deliveries.append(self._decode(message))
+            except MalformedMessage as exc:
+                await self._dead_letter(message, exc.reason)
+        if not deliveries:
+            return
+        try:
+            retries = await self.handler(deliveries) or {}
+        except Exception:
+            delay = self._failure_delay(deliveries)
+            logger.exception(
+                "batch handler failed; requeued after %.1fs",
+                delay,
+                extra={"queue": self.queue, "size": len(deliveries)},
+            )
+            for delivery in deliveries:
+                self._hold(delivery.message, delay)
+            return
+        for delivery in deliveries:
+            if delivery in retries:
+                self._hold(delivery.message, retries[delivery])
+            else:
+                await self._settle(delivery.message.ack(), "ack")
+
+    def _decode(self, message: AbstractIncomingMessage) -> Delivery:
+        envelope = from_message(message)
+        key = (envelope.type, envelope.version)
+        if key not in self.accepts:
+            raise MalformedMessage(f"unknown type/version {envelope.type!r} v{envelope.version}")
+        body_type = self.accepts[key]
+        if body_type is None:
+            return Delivery(message, envelope, envelope.data)
+        try:
+            data = msgspec.convert(envelope.data, body_type)
+        except msgspec.ValidationError as exc:
+            raise MalformedMessage(f"invalid data for {envelope.type}: {exc}") from exc
+        return Delivery(message, envelope, data)
+
+    def _failure_delay(self, deliveries: list[Delivery]) -> float:
+        deliveries_before = max(delivery.previous_deliveries for delivery in deliveries)
+        return min(self.retry_delay * 2**deliveries_before, self.max_retry_delay)
+
+    def _hold(self, message: AbstractIncomingMessage, delay: float) -> None:
+        """Nack ``message`` with requeue after ``delay`` seconds, without blocking batches."""
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            self._held.pop(task, None)
+            await self._settle(message.nack(requeue=True), "nack")
+
+        task = asyncio.create_task(later())
+        self._held[task] = message
+
+    async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
+        """Publish a copy with the reason to ``<queue>.dead`` (confirmed), then ack."""
+        logger.warning(
+            "malformed message dead-lettered", extra={"queue": self.queue, "reason": reason}
+        )
+        assert self._dead_letters is not None, "started"
+        try:
+            await self._dead_letters.publish(
+                dead_letter_copy(message, reason),
+                dead_letter_queue_name(self.queue),
+                mandatory=True,
+                timeout=DEAD_LETTER_CONFIRM_TIMEOUT,
+            )
+        except Exception as exc:  # not confirmed: keep the original, the broker retries it
+            logger.error("dead-lettering failed", extra={"queue": self.queue, "error": repr(exc)})
+            self._hold(message, self.retry_delay)
+            return
+        await self._settle(message.ack(), "ack")
+
+    async def _settle(self, outcome: Awaitable[None], what: str) -> None:
+        """Ack or nack, tolerating a channel that died since the delivery (a reconnect)."""
+        try:
+            await outcome
+        except _CHANNEL_ERRORS as exc:
+            logger.warning(
+                "%s of a stale delivery ignored; the broker redelivers it",
+                what,
+                extra={"queue": self.queue, "error": repr(exc)},
+            )

@@ -1,0 +1,192 @@
+"""The contexts stack: the contexts service, a gateway in front of it, and its workers.
+
+``contexts_stack`` (one per run) runs the contexts service on the run's database and
+vhost, a gateway whose ``CONTEXTS_URL`` points at it, and one worker. Tests talk to the
+gateway only; users come from the root ``make_user`` (any gateway of the run logs them in).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from shared.settings import REPO_ROOT
+from tests.conftest import Stack, User
+from tests.support.processes import ServiceProcess, start_service
+
+SAMPLES = Path("/work/shared/samples")
+WORKER_APP = REPO_ROOT / "services" / "contexts" / "worker_app.py"
+JOBS = "/api/v1/contexts/jobs"
+FINISHED = ("completed", "completed_with_errors", "failed")
+
+
+@dataclass
+class ContextsStack:
+    gateway: ServiceProcess
+    contexts: ServiceProcess
+    env: dict[str, str]
+    log_dir: Path
+    workers: list[ServiceProcess] = field(default_factory=list)
+
+    def start_worker(self, **overrides: str) -> ServiceProcess:
+        """Another worker process on the run's database and vhost."""
+        env = {**self.env, "SERVICE_NAME": "contexts-worker"}
+        env.update({key.upper(): value for key, value in overrides.items()})
+        worker = start_service(
+            "contexts-worker", "services.contexts.worker.app:create_app", env, self.log_dir
+        )
+        self.workers.append(worker)
+        return worker
+
+    def stop(self) -> None:
+        for process in [*self.workers, self.gateway, self.contexts]:
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def contexts_stack(stack: Stack, service_env: dict[str, str]) -> Iterator[ContextsStack]:
+    env = {
+        **service_env,
+        "EVENTS_POLL_INTERVAL": "0.2",
+        # No model here: nothing listens on this port, so an ``llm`` task fails at once
+        # (tests that need a model start their own worker pointed at a fake one).
+        "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+        "OPENAI_API_KEY": "test",
+    }
+    contexts = start_service(
+        "contexts",
+        "services.contexts.app:create_app",
+        {**env, "SERVICE_NAME": "contexts"},
+        stack.log_dir,
+    )
+    try:
+        gateway = stack.start_gateway(contexts_url=contexts.url)
+    except Exception:
+        contexts.stop()
+        raise
+    running = ContextsStack(gateway=gateway, contexts=contexts, env=env, log_dir=stack.log_dir)
+    try:
+        if WORKER_APP.exists():
+            running.start_worker()
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture
+def capi(contexts_stack: ContextsStack) -> Iterator[httpx.Client]:
+    """A client of the gateway that fronts the contexts service."""
+    with httpx.Client(base_url=contexts_stack.gateway.url, timeout=30) as client:
+        yield client
+
+
+def has_worker(stack: ContextsStack) -> bool:
+    return any(worker.process.poll() is None for worker in stack.workers)
+
+
+@pytest.fixture
+def needs_worker(contexts_stack: ContextsStack) -> None:
+    if not has_worker(contexts_stack):
+        pytest.skip("no contexts worker in this tree yet")
+
+
+# -- inputs ------------------------------------------------------------------------------
+def sample_request(name: str, **options: Any) -> dict[str, Any]:
+    """The POST body for ``samples/<name>``: its registry, its documents, ``options``."""
+    folder = SAMPLES / name
+    registry = json.loads((folder / ".claude_tasks" / "task_registry.json").read_text())
+    documents = {
+        str(path.relative_to(folder)): path.read_text()
+        for path in sorted((folder / "docs").rglob("*"))
+        if path.is_file()
+    }
+    return {"registry": registry, "documents": documents, "options": options}
+
+
+def expected(name: str) -> dict[str, Any]:
+    return json.loads((SAMPLES / name / "expected.json").read_text())
+
+
+def flat_registry(count: int, *, status: str = "ready") -> dict[str, Any]:
+    """A flat registry of ``count`` qualifying service functions without spec refs."""
+    return {
+        "tasks": [
+            {
+                "id": f"backend_task_{n:05d}",
+                "title": f"Implement step{n}",
+                "category": "backend",
+                "type": "function",
+                "level": 3,
+                "status": status,
+                "function": {"name": f"step{n}", "kind": "service", "module": "bulk"},
+                "dependencies": [],
+            }
+            for n in range(count)
+        ]
+    }
+
+
+# -- helpers -----------------------------------------------------------------------------
+
+
+def submit(client: httpx.Client, user: User, body: Any) -> httpx.Response:
+    return client.post(JOBS, json=body, headers=user.headers)
+
+
+def wait_finished(
+    client: httpx.Client, user: User, job_id: str, timeout: float = 120.0
+) -> dict[str, Any]:
+    """The job once it is finished (polling its resource)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(f"{JOBS}/{job_id}", headers=user.headers)
+        assert response.status_code == 200, response.text
+        job: dict[str, Any] = response.json()
+        if job["status"] in FINISHED:
+            return job
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job not finished in {timeout}s: {job}")
+        time.sleep(0.2)
+
+
+def register(gateway_url: str) -> User:
+    """A new registered, logged-in user (for module-scoped fixtures; tests use make_user)."""
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    password = "correct horse battery"
+    with httpx.Client(base_url=gateway_url, timeout=10) as client:
+        created = client.post("/api/v1/auth/register", json={"email": email, "password": password})
+        assert created.status_code == 201, created.text
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.text
+    tokens = login.json()
+    return User(
+        created.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"]
+    )
+
+
+def iter_events(client: httpx.Client, user: User, job_id: str) -> Iterator[tuple[str, Any]]:
+    """The (event, data) pairs of a job's event stream as they arrive, until it ends."""
+    with client.stream("GET", f"{JOBS}/{job_id}/events", headers=user.headers) as response:
+        assert response.status_code == 200, response.read()
+        assert response.headers["content-type"].startswith("text/event-stream")
+        name, data = "", ""
+        for line in response.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = line.removeprefix("data: ")
+            elif line == "" and name:
+                yield name, json.loads(data)
+                name, data = "", ""
+
+
+def read_events(client: httpx.Client, user: User, job_id: str) -> list[tuple[str, Any]]:
+    return list(iter_events(client, user, job_id))

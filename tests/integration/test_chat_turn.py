@@ -1,0 +1,133 @@
+"""The stateless turn against a real, freshly migrated ``chat`` schema.
+
+The engines here are small implementations of the ``Engine`` protocol that look at the
+database while they run; their tool calls are invalid on purpose, so the toolbox answers
+them itself (validation) without a todos service.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import aiohttp
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+
+from services.chat import conversations, turn
+from services.chat.engine_api import Toolbox, Turn
+from services.chat.errors import LlmUnavailable
+from services.chat.schemas import ChatRequest
+from services.chat.todos_client import TodosClient
+from services.chat.toolbox import TurnToolbox
+from shared.errors import NotFound
+from shared.settings import REPO_ROOT
+from tests.support.database import scratch_database
+
+MIGRATIONS = REPO_ROOT / "services" / "chat" / "migrations"
+Sessions = async_sessionmaker[AsyncSession]
+NOW = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def sessions() -> AsyncIterator[Sessions]:
+    async with scratch_database("test_chat", MIGRATIONS) as url:
+        engine = create_async_engine(url, pool_size=3)
+        yield async_sessionmaker(engine, expire_on_commit=False)
+        await engine.dispose()
+
+
+@pytest.fixture
+async def toolbox() -> AsyncIterator[TurnToolbox]:
+    async with aiohttp.ClientSession() as http:
+        yield TurnToolbox(TodosClient(http, "http://127.0.0.1:9", "Bearer none"))
+
+
+async def stored(sessions: Sessions, user: uuid.UUID, conversation_id: uuid.UUID) -> list[str]:
+    async with sessions() as session:
+        detail = await conversations.get_conversation(session, user, conversation_id, None, 100)
+    return [f"{m.role}:{m.content or m.tool_name}" for m in detail.messages]
+
+
+async def say(
+    sessions: Sessions,
+    engine: object,
+    toolbox: TurnToolbox,
+    user: uuid.UUID,
+    message: str,
+    conversation_id: uuid.UUID | None = None,
+    window: int = 20,
+):
+    request = ChatRequest(message=message, conversation_id=conversation_id)
+    started = await turn.start(sessions, user, request, window)
+    return await turn.run(sessions, engine, toolbox, started, message, NOW)  # type: ignore[arg-type]
+
+
+class Echo:
+    """Answers with what it saw: the history and the new message."""
+
+    async def run(self, turn: Turn, tools: Toolbox) -> str:
+        return " | ".join([*(f"{m.role}:{m.content}" for m in turn.history), turn.message])
+
+
+async def test_the_users_message_is_committed_before_the_engine_runs(sessions, toolbox):
+    user, seen = uuid.uuid4(), []
+
+    class Peeker:
+        async def run(self, turn: Turn, tools: Toolbox) -> str:
+            async with sessions() as other:  # another connection: sees committed rows only
+                page = await conversations.list_conversations(other, user, None, 10)
+                [conversation] = page.items
+                detail = await conversations.get_conversation(
+                    other, user, conversation.id, None, 10
+                )
+                seen.extend(m.content for m in detail.messages)
+            return "ok"
+
+    await say(sessions, Peeker(), toolbox, user, "remember me")
+    assert seen == ["remember me"]
+
+
+async def test_history_is_the_earlier_messages_in_order_and_bounded(sessions, toolbox):
+    user = uuid.uuid4()
+    first = await say(sessions, Echo(), toolbox, user, "one")
+    assert first.response == "one"
+    second = await say(sessions, Echo(), toolbox, user, "two", first.conversation_id)
+    assert second.response == "user:one | assistant:one | two"
+    third = await say(sessions, Echo(), toolbox, user, "three", first.conversation_id, window=2)
+    assert third.response == "user:two | assistant:user:one | assistant:one | two | three"
+
+
+async def test_a_failing_engine_keeps_the_message_and_the_tool_calls_made(sessions, toolbox):
+    user = uuid.uuid4()
+
+    class Failing:
+        async def run(self, turn: Turn, tools: Toolbox) -> str:
+            result = await tools.call("complete_task", {"number": -1})
+            assert "invalid arguments" in result["error"]
+            raise LlmUnavailable()
+
+    with pytest.raises(LlmUnavailable) as raised:
+        await say(sessions, Failing(), toolbox, user, "finish task minus one")
+    conversation_id = uuid.UUID(raised.value.details["conversation_id"])
+    assert await stored(sessions, user, conversation_id) == [
+        "user:finish task minus one",
+        "tool:complete_task",
+    ]
+
+
+async def test_another_users_conversation_is_not_found_and_untouched(sessions, toolbox):
+    owner, intruder = uuid.uuid4(), uuid.uuid4()
+    answer = await say(sessions, Echo(), toolbox, owner, "mine")
+    with pytest.raises(NotFound):
+        await say(sessions, Echo(), toolbox, intruder, "let me in", answer.conversation_id)
+    assert await stored(sessions, owner, answer.conversation_id) == ["user:mine", "assistant:mine"]
+
+
+async def test_unknown_tools_and_bad_arguments_are_tool_errors(toolbox):
+    assert "unknown tool" in (await toolbox.call("rm_rf", {}))["error"]
+    assert "invalid arguments" in (await toolbox.call("add_task", {"title": ""}))["error"]
+    bad = await toolbox.call("list_tasks", {"user_id": str(uuid.uuid4())})
+    assert "invalid arguments" in bad["error"]
+    assert [call.name for call in toolbox.calls] == ["rm_rf", "add_task", "list_tasks"]

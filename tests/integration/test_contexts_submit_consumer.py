@@ -1,0 +1,329 @@
+"""Job submission over AMQP: the submit consumer against real Postgres and RabbitMQ.
+
+The consumer runs in this process on a scratch database (the contexts migrations) and a
+scratch vhost; messages are published the way an outside producer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import jwt
+import pytest
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from services.contexts.cli.project import read_project
+from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_QUEUE, SUBMIT_ROUTING_KEY
+from services.contexts.submit_consumer import SubmitConsumer, submit_consumer
+from shared.consumer import REASON_HEADER
+from shared.db import make_sessionmaker
+from shared.messaging import close_connection, connect, dead_letter_queue_name
+from shared.settings import REPO_ROOT, CommonSettings
+from shared.tokens import TokenIssuer, TokenVerifier, generate_key_pair
+from tests.conftest import JwtKeys
+from tests.support.database import scratch_database
+from tests.support.processes import free_port
+from tests.support.rabbit import Vhost, get_message, scratch_vhost
+
+ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
+SAMPLES = Path("/work/shared/samples")
+DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+
+
+@pytest.fixture(scope="module")
+def vhost() -> Iterator[Vhost]:
+    with scratch_vhost("submit") as created:
+        yield created
+
+
+@pytest.fixture(scope="module")
+async def engine() -> AsyncIterator[AsyncEngine]:
+    migrations = REPO_ROOT / "services" / "contexts" / "migrations"
+    async with scratch_database("ctx_submit", migrations) as url:
+        created = create_async_engine(url)
+        yield created
+        await created.dispose()
+
+
+@pytest.fixture(scope="module")
+def issuer(jwt_keys: JwtKeys) -> TokenIssuer:
+    return TokenIssuer(jwt_keys.private_pem, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=900)
+
+
+@pytest.fixture(scope="module")
+async def consumer(
+    vhost: Vhost, engine: AsyncEngine, jwt_keys: JwtKeys
+) -> AsyncIterator[SubmitConsumer]:
+    connection = await connect(vhost.url, name="contexts-submit")
+    verifier = TokenVerifier(jwt_keys.public_pem, issuer=ISSUER, audience=AUDIENCE)
+    running = SubmitConsumer(connection, make_sessionmaker(engine), verifier)
+    await running.start()
+    yield running
+    await running.stop()
+    await connection.close()
+
+
+@pytest.fixture(scope="module")
+async def producer(vhost: Vhost, consumer: SubmitConsumer) -> AsyncIterator[AbstractChannel]:
+    connection: AbstractRobustConnection = await connect(vhost.url, name="producer")
+    channel = await connection.channel(publisher_confirms=True)
+    yield channel
+    await connection.close()
+
+
+def sample_body(shape: str = "flat") -> dict[str, Any]:
+    return read_project(SAMPLES / shape).job_body(generator="template", regenerate=False)
+
+
+class Requester:
+    """Publishes submit messages and collects the replies on direct reply-to."""
+
+    def __init__(self, channel: AbstractChannel) -> None:
+        self.channel = channel
+        self.replies: dict[str, asyncio.Future[AbstractIncomingMessage]] = {}
+
+    async def start(self) -> Requester:
+        queue = await self.channel.get_queue(DIRECT_REPLY_TO, ensure=False)
+        await queue.consume(self._on_reply, no_ack=True)
+        return self
+
+    async def _on_reply(self, message: AbstractIncomingMessage) -> None:
+        future = self.replies.get(message.correlation_id or "")
+        if future is not None and not future.done():
+            future.set_result(message)
+
+    async def publish(
+        self,
+        body: bytes,
+        *,
+        token: str | None,
+        message_id: str | None = None,
+        reply_to: str | None = DIRECT_REPLY_TO,
+        correlation_id: str | None = None,
+    ) -> str:
+        correlation_id = correlation_id or uuid.uuid4().hex
+        self.replies[correlation_id] = asyncio.get_running_loop().create_future()
+        headers: dict[str, Any] = {"authorization": f"Bearer {token}"} if token else {}
+        exchange = await self.channel.get_exchange(SUBMIT_EXCHANGE)
+        await exchange.publish(
+            aio_pika.Message(
+                body,
+                headers=headers,
+                content_type="application/json",
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                message_id=message_id or str(uuid.uuid4()),
+                correlation_id=correlation_id,
+                reply_to=reply_to,
+            ),
+            SUBMIT_ROUTING_KEY,
+            mandatory=True,
+        )
+        return correlation_id
+
+    async def reply(self, correlation_id: str, timeout: float = 15.0) -> dict[str, Any]:
+        message = await asyncio.wait_for(self.replies[correlation_id], timeout)
+        assert message.correlation_id == correlation_id
+        body: dict[str, Any] = json.loads(message.body)
+        return body
+
+
+@pytest.fixture(scope="module")
+async def requester(producer: AbstractChannel) -> Requester:
+    return await Requester(producer).start()
+
+
+async def jobs_of(engine: AsyncEngine, user_id: str) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT id, user_id, status, total_tasks, sub_batches, correlation_id "
+                "FROM contexts.jobs WHERE user_id = :user_id"
+            ),
+            {"user_id": uuid.UUID(user_id)},
+        )
+        return [dict(row._mapping) for row in rows]
+
+
+async def dead_letter(
+    channel: AbstractChannel, correlation_id: str, timeout: float = 10.0
+) -> AbstractIncomingMessage:
+    """The dead letter of the message published with ``correlation_id``."""
+    queue = await channel.get_queue(dead_letter_queue_name(SUBMIT_QUEUE))
+    deadline = time.monotonic() + timeout
+    while True:
+        message = await get_message(queue, timeout=max(0.1, deadline - time.monotonic()))
+        await message.ack()
+        if message.correlation_id == correlation_id:
+            return message
+
+
+async def test_a_job_submitted_with_reply_to_is_answered_with_its_id(
+    requester: Requester, issuer: TokenIssuer, engine: AsyncEngine
+) -> None:
+    user_id = str(uuid.uuid4())
+    body = json.dumps(sample_body("flat")).encode()
+
+    correlation_id = await requester.publish(body, token=issuer.issue(user_id))
+    reply = await requester.reply(correlation_id)
+
+    assert reply["total_tasks"] == 24 and reply["sub_batches"] == 3
+    jobs = await jobs_of(engine, user_id)
+    assert [str(job["id"]) for job in jobs] == [reply["job_id"]]
+    assert jobs[0]["correlation_id"] == correlation_id
+
+
+async def test_the_reply_goes_to_a_named_queue_too(
+    producer: AbstractChannel, requester: Requester, issuer: TokenIssuer
+) -> None:
+    replies = await producer.declare_queue(exclusive=True)
+    body = json.dumps(sample_body("tree")).encode()
+
+    correlation_id = await requester.publish(
+        body, token=issuer.issue(str(uuid.uuid4())), reply_to=replies.name
+    )
+    message = await get_message(replies, timeout=15)
+
+    assert message.correlation_id == correlation_id
+    assert json.loads(message.body)["sub_batches"] == 2
+
+
+def foreign_token() -> str:
+    private, _ = generate_key_pair()
+    return TokenIssuer(private, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=900).issue(
+        str(uuid.uuid4())
+    )
+
+
+def expired_token(keys: JwtKeys) -> str:
+    """A token of the right key that expired an hour ago."""
+    valid = TokenIssuer(keys.private_pem, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=900)
+    token = valid.issue(str(uuid.uuid4()))
+    claims = jwt.decode(token, options={"verify_signature": False})
+    claims["iat"], claims["exp"] = int(time.time()) - 7200, int(time.time()) - 3600
+    key = serialization.load_pem_private_key(keys.private_pem, password=None)
+    kid = jwt.get_unverified_header(token)["kid"]
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": kid})  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("case", "reason"),
+    [
+        ("token signed by another key", "unauthorized"),
+        ("expired token", "Access token expired"),
+        ("no authorization header", "Missing access token"),
+        ("body not JSON", "body is not JSON"),
+        ("unknown field in the body", "invalid job request"),
+        ("duplicate task ids", "invalid job request"),
+    ],
+)
+async def test_unusable_submissions_are_dead_lettered_with_the_reason_and_create_nothing(
+    case: str,
+    reason: str,
+    producer: AbstractChannel,
+    requester: Requester,
+    issuer: TokenIssuer,
+    jwt_keys: JwtKeys,
+    engine: AsyncEngine,
+) -> None:
+    user_id = str(uuid.uuid4())
+    token: str | None = issuer.issue(user_id)
+    good = sample_body("flat")
+    body = json.dumps(good).encode()
+    if case == "token signed by another key":
+        token = foreign_token()
+    elif case == "expired token":
+        token = expired_token(jwt_keys)
+    elif case == "no authorization header":
+        token = None
+    elif case == "body not JSON":
+        body = b'{"registry": {"tasks": ['
+    elif case == "unknown field in the body":
+        body = json.dumps({**good, "priority": "high"}).encode()
+    elif case == "duplicate task ids":
+        tasks = good["registry"]["tasks"]
+        duplicated = {**good, "registry": {**good["registry"], "tasks": [*tasks, tasks[0]]}}
+        body = json.dumps(duplicated).encode()
+
+    correlation_id = await requester.publish(body, token=token)
+
+    refusal = await requester.reply(correlation_id)
+    assert reason in refusal["error"]["message"]
+    dead = await dead_letter(producer, correlation_id)
+    assert reason in str(dead.headers[REASON_HEADER])
+    assert dead.body == body
+    assert "authorization" not in (dead.headers or {})  # the token is not kept around
+    assert await jobs_of(engine, user_id) == []
+
+
+async def test_the_consumer_goes_on_after_a_dead_lettered_message(
+    producer: AbstractChannel, requester: Requester, issuer: TokenIssuer
+) -> None:
+    bad = await requester.publish(b"not json", token=issuer.issue(str(uuid.uuid4())))
+    good = await requester.publish(
+        json.dumps(sample_body("flat")).encode(), token=issuer.issue(str(uuid.uuid4()))
+    )
+
+    assert "job_id" in await requester.reply(good)
+    await dead_letter(producer, bad)
+
+
+async def test_a_redelivered_submission_creates_one_job_and_is_answered_again(
+    requester: Requester, issuer: TokenIssuer, engine: AsyncEngine
+) -> None:
+    user_id = str(uuid.uuid4())
+    token = issuer.issue(user_id)
+    body = json.dumps(sample_body("flat")).encode()
+    message_id = str(uuid.uuid4())
+    correlation_id = uuid.uuid4().hex
+
+    first = await requester.publish(
+        body, token=token, message_id=message_id, correlation_id=correlation_id
+    )
+    first_reply = await requester.reply(first)
+    again = await requester.publish(
+        body, token=token, message_id=message_id, correlation_id=correlation_id
+    )
+    second_reply = await requester.reply(again)
+
+    assert second_reply["job_id"] == first_reply["job_id"]
+    assert len(await jobs_of(engine, user_id)) == 1
+
+
+async def test_a_submission_without_reply_to_is_processed_silently(
+    requester: Requester, issuer: TokenIssuer, engine: AsyncEngine
+) -> None:
+    user_id = str(uuid.uuid4())
+    body = json.dumps(sample_body("flat")).encode()
+
+    await requester.publish(body, token=issuer.issue(user_id), reply_to=None)
+
+    deadline = time.monotonic() + 10
+    while not await jobs_of(engine, user_id):
+        assert time.monotonic() < deadline, "no job created"
+        await asyncio.sleep(0.1)
+
+
+async def test_without_a_broker_the_service_still_starts_and_stops_promptly(
+    engine: AsyncEngine, jwt_keys: JwtKeys
+) -> None:
+    # Nothing listens on this port: the consumer keeps retrying in the background.
+    settings = CommonSettings(amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/none")
+    verifier = TokenVerifier(jwt_keys.public_pem, issuer=ISSUER, audience=AUDIENCE)
+    started = time.monotonic()
+
+    async with submit_consumer(settings, engine, verifier):
+        assert time.monotonic() - started < 1  # the lifespan did not wait for the broker
+        await asyncio.sleep(0.5)
+
+    assert time.monotonic() - started < 5
+    await close_connection()
