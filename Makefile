@@ -59,11 +59,17 @@ format: install ## Format and autofix with ruff
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
-.PHONY: bench
-bench: install services ## Benchmarks: gateway vs direct (needs wrk), a chat turn, a 10,000-task contexts job
+.PHONY: bench bench-proxy bench-chat bench-contexts
+bench: bench-proxy bench-chat bench-contexts ## All benchmarks (figures in docs/benchmarks.md)
+
+bench-proxy: install services ## GET /api/v1/todos/{id} through the gateway vs direct (needs wrk)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(RUN) python bench/proxy_bench.py
+
+bench-chat: install services ## A chat turn with the offline engine through the gateway: turns/s, p50, p99
 	$(RUN) python bench/chat_bench.py
+
+bench-contexts: install services ## A 10,000-task contexts job with one and two workers, against raw aio-pika
 	$(RUN) python bench/contexts_bench.py
 
 .PHONY: clean

@@ -2,8 +2,9 @@
 
 Starts its own contexts service and workers against a fresh database and RabbitMQ vhost,
 submits a job of BENCH_CONTEXTS_TASKS qualifying tasks (template generator) straight to the
-contexts service (the gateway's body limit is sized for API calls, not for registries of
-megabytes), and measures until the job is completed: first with one worker, then with two.
+contexts service (what is measured is the pipeline, not the gateway's proxying of a body
+of megabytes), and measures until the job is completed: first with one worker, then with
+two.
 The yardstick is the raw rate of the same machine with aio-pika alone: publish the same
 number of task messages to a quorum queue (persistent, with confirms, 100 in flight) and
 consume them (prefetch 10, acked ten at a time). Prints the figures and writes them to

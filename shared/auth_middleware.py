@@ -6,6 +6,9 @@ header set by the gateway. Every HTTP method is checked, OPTIONS and HEAD includ
 
 from __future__ import annotations
 
+import uuid
+from typing import Any
+
 from litestar.connection import ASGIConnection
 from litestar.middleware import (
     AbstractAuthenticationMiddleware,
@@ -13,6 +16,7 @@ from litestar.middleware import (
     DefineMiddleware,
 )
 
+from shared.errors import Unauthorized
 from shared.tokens import TokenVerifier
 
 PUBLIC_PATHS = ["^/health/", "^/schema", "^/metrics$"]
@@ -27,3 +31,18 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
 
 def bearer_auth() -> DefineMiddleware:
     return DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])
+
+
+def user_id(subject: uuid.UUID | str) -> uuid.UUID:
+    """The user a token's subject names; a subject that is not a UUID is an invalid token."""
+    if isinstance(subject, uuid.UUID):
+        return subject
+    try:
+        return uuid.UUID(subject)
+    except (ValueError, TypeError, AttributeError):
+        raise Unauthorized("Invalid access token subject") from None
+
+
+def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> uuid.UUID:
+    """The authenticated caller of a request (``request.user``, set by this middleware)."""
+    return user_id(connection.user)

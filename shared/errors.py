@@ -155,6 +155,11 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, s
             if isinstance(item, dict)
         ]
         return 400, "VALIDATION_ERROR", _clean(exc.detail), {"fields": fields}, {}
+    if isinstance(exc, RecursionError):
+        # A JSON body nested deeper than the decoder's recursion limit (e.g. 5,000 "["):
+        # the client's input, not our failure.
+        message = "The JSON body is nested too deeply"
+        return 400, "VALIDATION_ERROR", message, {"where": "body"}, {}
     if _is_database_outage(exc):
         logger.error("database unavailable: %s", exc.__class__.__name__)
         return 503, "SERVICE_UNAVAILABLE", "Database unavailable, try again shortly", {}, {}

@@ -6,8 +6,9 @@ same token goes on to the todos service with every tool call.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,7 +24,6 @@ from services.chat.pagination import (
     DEFAULT_MESSAGES,
     MAX_CURSOR_LENGTH,
     MAX_LIMIT,
-    invalid,
 )
 from services.chat.schemas import (
     ChatRequest,
@@ -37,7 +37,8 @@ from services.chat.settings import ChatSettings
 from services.chat.streaming import EventStream, stream_turn
 from services.chat.todos_client import TodosClient
 from services.chat.toolbox import OnCall, TurnToolbox
-from shared.errors import Unauthorized
+from shared.auth_middleware import caller
+from shared.pagination import invalid
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
@@ -51,23 +52,17 @@ TimeZone = Annotated[
 ]
 
 
-def caller(request: AuthRequest) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.user)
-    except (ValueError, TypeError):
-        raise Unauthorized("Invalid access token subject") from None
-
-
 def user_now(time_zone: str | None) -> datetime:
     """Now, aware, in the user's IANA time zone (``X-Timezone``); 400 for an unknown zone."""
     if not time_zone:
         return datetime.now(ZoneInfo("UTC"))
     try:
         return datetime.now(ZoneInfo(time_zone))
-    except (ZoneInfoNotFoundError, ValueError):
-        error = invalid("x-timezone", "must be an IANA time zone name such as Europe/Paris")
-        error.details["fields"][0]["source"] = "header"
-        raise error from None
+    # A name that is a directory of the zone database ("Europe") or too long for a file
+    # name surfaces as OSError rather than ZoneInfoNotFoundError.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        message = "must be an IANA time zone name such as Europe/Paris"
+        raise invalid("x-timezone", message, source="header") from None
 
 
 class ChatController(Controller):
@@ -98,7 +93,14 @@ class ChatController(Controller):
         )
 
         async def run_turn(on_call: OnCall | None = None) -> ChatResponse:
-            toolbox = TurnToolbox(client, on_call)
+            deadline = asyncio.get_running_loop().time() + settings.chat_turn_timeout_seconds
+            toolbox = TurnToolbox(
+                client,
+                on_call,
+                max_calls=settings.chat_max_tool_calls,
+                start_until=deadline - settings.todos_timeout,
+                tz=now.tzinfo or UTC,
+            )
             return await turn.run(
                 state.sessionmaker, state.chat_engine, toolbox, started, data.message, now
             )

@@ -5,8 +5,8 @@ assistant ``tool_calls`` plus ``tool`` messages) and the new message, with one f
 tool per Struct of ``tool_args``. While the model asks for tools, they run through the
 toolbox and their results go back to it; the first plain text answer ends the turn. After
 ``max_rounds`` rounds of tool calls it stops with a fixed answer. Any failure of the model
-(HTTP error, timeout after the SDK's bounded retries, the turn's model requests together
-taking over CHAT_TURN_TIMEOUT_SECONDS, an empty answer) is :class:`LlmUnavailable`.
+(HTTP error, timeout after the SDK's bounded retries, a model request still running at the
+turn's deadline CHAT_TURN_TIMEOUT_SECONDS, an empty answer) is :class:`LlmUnavailable`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import openai
 from services.chat.engine_api import HistoryMessage, Toolbox, Turn
 from services.chat.errors import LlmUnavailable
 from services.chat.settings import ChatSettings
-from services.chat.tool_args import TOOL_ARGUMENTS
+from services.chat.tool_args import TOOL_ARGUMENTS, UNPARSED
 
 logger = logging.getLogger("chat.model")
 
@@ -30,7 +30,8 @@ SYSTEM_PROMPT = """You are the assistant of a todo app. You manage the user's ta
 through the tools you are given; never claim a change you did not make with a tool.
 Tasks are called by their number ("task 3"). When the user names a task by its words \
 ("the meeting task"), call find_tasks first; if several match, list them and ask which one.
-Dates and times go to tools as ISO 8601 with an offset. It is now {now} ({zone}).
+Dates and times go to tools as ISO 8601; a time without an offset is in the user's zone. \
+It is now {now} ({zone}).
 Answer briefly, in the user's language, and confirm what you did."""
 
 STOPPED = (
@@ -137,8 +138,9 @@ class ModelEngine:
         return STOPPED.format(rounds=self.max_rounds)
 
     async def _complete(self, messages: list[dict[str, Any]], deadline: float) -> Any:
-        # Only model requests run under the turn's deadline: a tool call is never cut
-        # short halfway (its change would be made but not recorded).
+        # Model requests are cut at the turn's deadline. Tool calls are never cut short
+        # halfway (their change would be made but not recorded): the toolbox starts none
+        # once too little time is left for one, so the turn as a whole ends in time.
         try:
             async with asyncio.timeout_at(deadline):
                 completion = await self.client.chat.completions.create(
@@ -160,11 +162,13 @@ class ModelEngine:
         function = getattr(call, "function", None)
         if function is None:
             return {"error": "only function tools exist"}
+        raw = function.arguments or "{}"
         try:
-            arguments = json.loads(function.arguments or "{}")
+            arguments = json.loads(raw)
         except ValueError:
-            # Not JSON at all: tell the model, as a tool error it can correct.
-            return {"error": f"the arguments of {function.name} are not valid JSON"}
+            arguments = None
         if not isinstance(arguments, dict):
-            return {"error": f"the arguments of {function.name} must be a JSON object"}
+            # Still through the toolbox, so the attempt is recorded, streamed and stored;
+            # the toolbox answers with the error the model can correct.
+            arguments = {UNPARSED: raw}
         return await tools.call(function.name, arguments)

@@ -24,9 +24,6 @@ class Base(DeclarativeBase):
     type_annotation_map = TYPE_ANNOTATION_MAP
 
 
-ROLES = ("user", "assistant", "tool")
-
-
 class ConversationModel(Base):
     __tablename__ = "conversations"
 

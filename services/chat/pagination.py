@@ -8,14 +8,13 @@ never make a page repeat or skip the others.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
 
 import msgspec
 
-from shared.errors import ValidationFailed
+from shared.pagination import decode_cursor, encode_cursor, invalid
 
 DEFAULT_CONVERSATIONS = 20
 DEFAULT_MESSAGES = 50
@@ -23,26 +22,13 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
 
 
-def invalid(key: str, message: str) -> ValidationFailed:
-    """A 400 naming one query parameter, shaped like the framework's own validation errors."""
-    return ValidationFailed(
-        f"Invalid {key}",
-        details={"fields": [{"key": key, "message": message, "source": "query"}]},
-    )
-
-
-def _encode(parts: list[Any]) -> str:
-    return base64.urlsafe_b64encode(msgspec.json.encode(parts)).rstrip(b"=").decode()
-
-
-def _decode(cursor: str) -> Any:
-    if len(cursor) > MAX_CURSOR_LENGTH:
-        raise ValueError("too long")
-    return msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+def _decode(cursor: str) -> list[Any]:
+    parts: list[Any] = decode_cursor(cursor, max_length=MAX_CURSOR_LENGTH, as_type=list[Any])
+    return parts
 
 
 def conversation_cursor(last_active_at: datetime, conversation_id: uuid.UUID) -> str:
-    return _encode(["conversations", last_active_at, conversation_id])
+    return encode_cursor(["conversations", last_active_at, conversation_id])
 
 
 def decode_conversation_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
@@ -59,7 +45,7 @@ def decode_conversation_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 def message_cursor(seq: int) -> str:
-    return _encode(["messages", seq])
+    return encode_cursor(["messages", seq])
 
 
 def decode_message_cursor(cursor: str) -> int:

@@ -12,19 +12,24 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
+from services.chat.tool_args import VISIBLE
+
 MAX_MESSAGE_LENGTH = 4000
 MAX_TITLE_LENGTH = 200
 
 Message = Annotated[
     str,
     msgspec.Meta(
-        min_length=1, max_length=MAX_MESSAGE_LENGTH, pattern=r"\S", description="1..4000 characters"
+        min_length=1,
+        max_length=MAX_MESSAGE_LENGTH,
+        pattern=VISIBLE,
+        description="1..4000 characters, no control characters but tab and newlines",
     ),
 ]
 Title = Annotated[
     str,
     msgspec.Meta(
-        min_length=1, max_length=MAX_TITLE_LENGTH, pattern=r"\S", description="1..200 characters"
+        min_length=1, max_length=MAX_TITLE_LENGTH, pattern=VISIBLE, description="1..200 characters"
     ),
 ]
 

@@ -15,10 +15,18 @@ from typing import Annotated, Literal
 import msgspec
 
 Priority = Literal["low", "medium", "high", "urgent"]
-Number = Annotated[int, msgspec.Meta(ge=1, description="the task's number, as the user sees it")]
-Title = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=r"\S")]
-Description = Annotated[str, msgspec.Meta(max_length=10000)]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"\S")]
+# The todos service stores numbers as Postgres integers and text without NUL: arguments it
+# would refuse are refused here, as a tool error the model can correct.
+MAX_NUMBER = 2**31 - 1
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"  # tab, newline, carriage return allowed
+VISIBLE = r"^(?=[\s\S]*?\S)[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"  # ... and one visible character
+Number = Annotated[
+    int,
+    msgspec.Meta(ge=1, le=MAX_NUMBER, description="the task's number, as the user sees it"),
+]
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=VISIBLE)]
+Description = Annotated[str, msgspec.Meta(max_length=10000, pattern=NO_CONTROL)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=VISIBLE)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20)]
 
 
@@ -32,25 +40,27 @@ class AddTask(_Args):
     title: Title
     description: Description | None = None
     priority: Priority | None = None
-    due_at: datetime | None = None  # ISO 8601 with offset
+    due_at: datetime | None = None  # ISO 8601; without an offset, in the user's zone
     tags: Tags = msgspec.field(default_factory=list)
 
 
 class ListTasks(_Args):
-    """List tasks, optionally narrowed."""
+    """List tasks, optionally narrowed: one page, with has_more and next_cursor for the rest."""
 
     status: Literal["all", "pending", "completed"] = "all"
     priority: Priority | None = None
     due_before: datetime | None = None
     due_after: datetime | None = None
     tag: Tag | None = None
+    number: Number | None = None  # just that task (e.g. to read its tags before changing them)
     limit: Annotated[int, msgspec.Meta(ge=1, le=100)] = 50
+    cursor: Annotated[str, msgspec.Meta(max_length=2048)] | None = None  # a next_cursor
 
 
 class FindTasks(_Args):
     """Find tasks whose title or description contains the text (to resolve "the meeting task")."""
 
-    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    query: Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=VISIBLE)]
     status: Literal["all", "pending", "completed"] = "all"
 
 
@@ -70,6 +80,9 @@ class UpdateTask(_Args):
     due_at: datetime | None = None
     tags: Tags | None = None
 
+
+# The arguments an engine passes when the model's were not a JSON object: {UNPARSED: raw}.
+UNPARSED = "unparsed"
 
 TOOL_ARGUMENTS: dict[str, type[_Args]] = {
     "add_task": AddTask,

@@ -4,14 +4,14 @@ Tasks are referred to by their per-user ``number``: a tool first finds the todo 
 number (``GET /api/v1/todos?number=N``, or the trash with ``deleted=true``), then acts on
 its id. Results are plain JSON values (stored in JSONB and shown to the model):
 
-- ``add_task`` -> ``{"task_id", "number", "status": "created", "title", "priority", "due_at",
-  "tags"}``;
-- ``complete_task`` / ``reopen_task`` / ``delete_task`` / ``restore_task`` / ``update_task``
-  -> ``{"task_id", "number", "status": "completed" | "reopened" | "deleted" | "restored" |
-  "updated", "title", "description", "priority", "due_at", "tags", "task_status"}`` where
-  ``task_status`` is the task's own state afterwards (``pending`` or ``completed``);
+- ``add_task`` / ``complete_task`` / ``reopen_task`` / ``delete_task`` / ``restore_task`` /
+  ``update_task`` -> ``{"task_id", "number", "status": "created" | "completed" | "reopened" |
+  "deleted" | "restored" | "updated", "title", "description", "priority", "due_at", "tags",
+  "task_status"}`` where ``task_status`` is the task's own state afterwards (``pending`` or
+  ``completed``);
 - ``list_tasks`` / ``find_tasks`` -> ``{"tasks": [{"task_id", "number", "title", "status",
-  "priority", "due_at", "tags"}], "count"}``;
+  "priority", "due_at", "tags"}], "count", "has_more", "next_cursor"}``: one page (``count``
+  tasks); with ``has_more`` the rest starts at ``list_tasks(cursor=next_cursor)``;
 - a refusal -> ``{"error": "no task number 7"}``.
 """
 
@@ -27,17 +27,12 @@ from services.chat.todos_client import TodosAnswer, TodosClient
 Result = dict[str, Any]
 
 
-def _moment(value: datetime) -> str:
-    """A query-string timestamp in UTC (``Z``: no ``+`` to be mangled in a URL)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
+def _utc(value: datetime) -> str:
+    """A timestamp for the todos API, in UTC (``Z``: no ``+`` to be mangled in a URL).
+
+    Arguments are aware by now: the toolbox reads a time without an offset in the user's zone.
+    """
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _json_moment(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.isoformat() if value.tzinfo else value.replace(tzinfo=UTC).isoformat()
 
 
 def listed(todo: dict[str, Any]) -> Result:
@@ -100,20 +95,11 @@ async def add_task(client: TodosClient, task: args.AddTask) -> Result:
     if task.priority is not None:
         body["priority"] = task.priority
     if task.due_at is not None:
-        body["due_at"] = _json_moment(task.due_at)
+        body["due_at"] = _utc(task.due_at)
     answer = await client.request("POST", json=body)
     if answer.status != 201:
         return refusal(answer)
-    todo = answer.body
-    return {
-        "task_id": todo["id"],
-        "number": todo["number"],
-        "status": "created",
-        "title": todo["title"],
-        "priority": todo["priority"],
-        "due_at": todo["due_at"],
-        "tags": todo["tags"],
-    }
+    return acted(answer.body, "created")
 
 
 async def _list(client: TodosClient, params: dict[str, str]) -> Result:
@@ -122,7 +108,14 @@ async def _list(client: TodosClient, params: dict[str, str]) -> Result:
     if answer.status != 200:
         return refusal(answer)
     tasks = [listed(todo) for todo in answer.body["items"]]
-    return {"tasks": tasks, "count": len(tasks)}
+    next_cursor = answer.body.get("next_cursor")
+    # A page is not the whole list: say so, and how to get the rest.
+    return {
+        "tasks": tasks,
+        "count": len(tasks),
+        "has_more": bool(next_cursor),
+        "next_cursor": next_cursor,
+    }
 
 
 async def list_tasks(client: TodosClient, query: args.ListTasks) -> Result:
@@ -134,9 +127,13 @@ async def list_tasks(client: TodosClient, query: args.ListTasks) -> Result:
     if query.tag is not None:
         params["tag"] = query.tag
     if query.due_before is not None:
-        params["due_before"] = _moment(query.due_before)
+        params["due_before"] = _utc(query.due_before)
     if query.due_after is not None:
-        params["due_after"] = _moment(query.due_after)
+        params["due_after"] = _utc(query.due_after)
+    if query.number is not None:
+        params["number"] = str(query.number)
+    if query.cursor is not None:
+        params["cursor"] = query.cursor
     return await _list(client, params)
 
 
@@ -195,7 +192,7 @@ async def update_task(client: TodosClient, task: args.UpdateTask) -> Result:
         if getattr(task, name) is not None
     }
     if task.due_at is not None:
-        changes["due_at"] = _json_moment(task.due_at)
+        changes["due_at"] = _utc(task.due_at)
     if not changes:
         return {"error": "nothing to change: give a title, description, priority, due_at or tags"}
     todo = await _by_number(client, task.number)

@@ -18,6 +18,7 @@ from services.contexts import jobs_service as service
 from services.contexts.job_pages import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from services.contexts.schemas import JobPage, JobRequest, JobView
 from services.contexts.settings import ContextsSettings
+from shared.auth_middleware import caller
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
@@ -46,7 +47,7 @@ class JobController(Controller):
         settings: ContextsSettings = request.app.state.settings
         job = await service.submit_job(
             session,
-            user_id=service.user_uuid(request.user),
+            user_id=caller(request),
             request=data,
             correlation_id=None,  # the request id, as for every event of a request
             limits=settings,

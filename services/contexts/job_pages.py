@@ -7,13 +7,12 @@ never make a page repeat or skip the others.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 
 import msgspec
 
-from shared.errors import ValidationFailed
+from shared import pagination
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -21,26 +20,17 @@ MAX_CURSOR_LENGTH = 512
 
 
 def encode_cursor(created_at: datetime, job_id: uuid.UUID) -> str:
-    raw = msgspec.json.encode([created_at, job_id])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return pagination.encode_cursor([created_at, job_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The ``(created_at, id)`` a page starts after; 400 for anything else."""
     try:
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise ValueError("too long")
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        created_at, job_id = msgspec.json.decode(raw, type=tuple[datetime, uuid.UUID])
+        created_at, job_id = pagination.decode_cursor(
+            cursor, max_length=MAX_CURSOR_LENGTH, as_type=tuple[datetime, uuid.UUID]
+        )
         if created_at.tzinfo is None:
             raise ValueError("naive timestamp")
         return created_at, job_id
     except (ValueError, msgspec.MsgspecError) as exc:
-        raise ValidationFailed(
-            "Invalid cursor",
-            details={
-                "fields": [
-                    {"key": "cursor", "message": "is not a cursor of this list", "source": "query"}
-                ]
-            },
-        ) from exc
+        raise pagination.invalid("cursor", "is not a cursor of this list") from exc

@@ -18,6 +18,9 @@ from services.contexts.models import JobModel, TaskModel
 
 JOBS = cast(Table, JobModel.__table__)
 TASKS = cast(Table, TaskModel.__table__)
+# Columns that can be megabytes: read only where they are used.
+_LARGE_JOB_COLUMNS = ("registry", "documents")
+_JOB_STATE = [column for column in JOBS.c if column.name not in _LARGE_JOB_COLUMNS]
 
 # The tasks of a job travel as parallel arrays unnested by Postgres: one statement and one
 # round trip for 20,000 tasks, whatever the driver's limit on bind parameters.
@@ -36,8 +39,10 @@ _INSERT_TASKS = text(
 
 
 async def insert_job(session: AsyncSession, values: dict[str, Any]) -> Row[Any]:
-    """Insert a job; the row as stored (with its server-side timestamps)."""
-    return (await session.execute(insert(JOBS).values(**values).returning(JOBS))).one()
+    """Insert a job; the row as stored (with its server-side timestamps), without the
+    registry and documents it was given."""
+    statement = insert(JOBS).values(**values).returning(*_JOB_STATE)
+    return (await session.execute(statement)).one()
 
 
 async def insert_tasks(
@@ -62,12 +67,36 @@ async def insert_tasks(
     )
 
 
+async def snapshot(session: AsyncSession) -> None:
+    """Make the caller's transaction one read-only snapshot (REPEATABLE READ): every read
+    that follows sees the same committed state, however many commits the worker makes
+    meanwhile. The first statement of the transaction."""
+    await session.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
+
+
 async def get_job(
     session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID, *, for_update: bool = False
 ) -> Row[Any] | None:
-    query = select(JOBS).where(JOBS.c.id == job_id, JOBS.c.user_id == user_id)
+    """The job with its registry text (not its documents, which only the worker reads)."""
+    columns = [c for c in JOBS.c if c.name != "documents"]
+    query = select(*columns).where(JOBS.c.id == job_id, JOBS.c.user_id == user_id)
     if for_update:
         query = query.with_for_update()
+    return (await session.execute(query)).one_or_none()
+
+
+async def job_progress(
+    session: AsyncSession, user_id: uuid.UUID, job_id: uuid.UUID
+) -> Row[Any] | None:
+    """The job's state and counters only: what a progress stream reads at every look."""
+    query: Select[Any] = select(
+        JOBS.c.id,
+        JOBS.c.status,
+        JOBS.c.total_tasks,
+        JOBS.c.done,
+        JOBS.c.failed,
+        JOBS.c.finished_at,
+    ).where(JOBS.c.id == job_id, JOBS.c.user_id == user_id)
     return (await session.execute(query)).one_or_none()
 
 
@@ -79,8 +108,7 @@ async def list_jobs(
     limit: int,
 ) -> Sequence[Row[Any]]:
     """The user's jobs, newest first, starting strictly after ``after`` (a page cursor)."""
-    columns = [c for c in JOBS.c if c.name != "registry"]  # the registry can be megabytes
-    query = select(*columns).where(JOBS.c.user_id == user_id)
+    query = select(*_JOB_STATE).where(JOBS.c.user_id == user_id)
     if after is not None:
         query = query.where(tuple_(JOBS.c.created_at, JOBS.c.id) < tuple_(*after))
     query = query.order_by(JOBS.c.created_at.desc(), JOBS.c.id.desc()).limit(limit)
@@ -146,20 +174,55 @@ async def done_context_files(session: AsyncSession, job_id: uuid.UUID) -> dict[s
     return {task_id: path for task_id, path in (await session.execute(query)).all()}
 
 
-async def finished_tasks(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:
-    """The job's finished tasks (done or failed), in the order they finished."""
+async def batch_sizes(session: AsyncSession, job_id: uuid.UUID) -> dict[int, int]:
+    """``{batch_index: number of tasks}``; fixed once the job is written."""
+    query = (
+        select(TASKS.c.batch_index, func.count())
+        .where(TASKS.c.job_id == job_id)
+        .group_by(TASKS.c.batch_index)
+    )
+    return {index: size for index, size in (await session.execute(query)).all()}
+
+
+FinishedKey = tuple[datetime, int]  # (finished_at, position): the order tasks finished in
+
+
+async def finished_tasks(
+    session: AsyncSession, job_id: uuid.UUID, *, after: FinishedKey | None = None
+) -> Sequence[Row[Any]]:
+    """The job's finished tasks (done or failed) in the order they finished, only those
+    strictly after ``after`` when it is given (a keyset cursor)."""
+    query: Select[Any] = select(
+        TASKS.c.task_id,
+        TASKS.c.position,
+        TASKS.c.function_name,
+        TASKS.c.kind,
+        TASKS.c.batch_index,
+        TASKS.c.status,
+        TASKS.c.error,
+        TASKS.c.context_file,
+        TASKS.c.finished_at,
+    ).where(TASKS.c.job_id == job_id, TASKS.c.status != "queued")
+    if after is not None:
+        query = query.where(tuple_(TASKS.c.finished_at, TASKS.c.position) > tuple_(*after))
+    query = query.order_by(TASKS.c.finished_at, TASKS.c.position)
+    return (await session.execute(query)).all()
+
+
+async def done_contexts(
+    session: AsyncSession, job_id: uuid.UUID, *, after_position: int, limit: int
+) -> Sequence[Row[Any]]:
+    """Up to ``limit`` stored contexts ``(position, context_file, markdown)`` in registry
+    order, from the first position past ``after_position`` (a keyset page)."""
     query: Select[Any] = (
-        select(
-            TASKS.c.task_id,
-            TASKS.c.function_name,
-            TASKS.c.kind,
-            TASKS.c.batch_index,
-            TASKS.c.status,
-            TASKS.c.error,
-            TASKS.c.context_file,
+        select(TASKS.c.position, TASKS.c.context_file, TASKS.c.markdown)
+        .where(
+            TASKS.c.job_id == job_id,
+            TASKS.c.status == "done",
+            TASKS.c.position > after_position,
         )
-        .where(TASKS.c.job_id == job_id, TASKS.c.status != "queued")
-        .order_by(TASKS.c.finished_at, TASKS.c.position)
+        .order_by(TASKS.c.position)
+        .limit(limit)
     )
     return (await session.execute(query)).all()
 
@@ -182,6 +245,6 @@ async def reopen_job(session: AsyncSession, job_id: uuid.UUID, requeued: int) ->
         update(JOBS)
         .where(JOBS.c.id == job_id)
         .values(failed=JOBS.c.failed - requeued, status="running", finished_at=None)
-        .returning(JOBS)
+        .returning(*_JOB_STATE)
     )
     return (await session.execute(statement)).one()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contexts import job_repository as repository
-from services.contexts.models import BATCH_SIZE
 from services.contexts.schemas import FUNCTION_TYPES, BatchView, JobSummary, JobView
 
 
@@ -63,8 +64,10 @@ def job_summary(job: Row[Any]) -> JobSummary:
     )
 
 
-def planned_batches(total: int) -> list[BatchView]:
+def batches_of(batch_indexes: Iterable[int]) -> list[BatchView]:
+    """The sub-batches of a job just written, from its task rows' ``batch_index`` (the one
+    place the sub-batch rule is applied): nothing done yet."""
+    sizes = Counter(batch_indexes)
     return [
-        BatchView(index=i + 1, size=min(BATCH_SIZE, total - i * BATCH_SIZE), done=0, failed=0)
-        for i in range(-(-total // BATCH_SIZE))
+        BatchView(index=index, size=size, done=0, failed=0) for index, size in sorted(sizes.items())
     ]

@@ -1,7 +1,7 @@
 """Tables of the contexts service, in the Postgres schema ``contexts``.
 
-``contexts.jobs`` holds one row per submitted job: the registry as submitted, the
-selection's outcome (skipped, not qualifying, warnings) and the progress counters the
+``contexts.jobs`` holds one row per submitted job: the registry and the documents as
+submitted, the selection's outcome (skipped, not qualifying, warnings) and the progress counters the
 worker moves. ``contexts.tasks`` holds one row per selected task, in registry order
 (``position``), with its sub-batch, the planned task (``spec``) and, once generated, its
 markdown. A task row leaves ``queued`` exactly once (to ``done`` or ``failed``).
@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+# Re-exported: the sub-batch size belongs to the plan (batch_index = position // it + 1).
+from services.contexts.generation.registry import BATCH_SIZE as BATCH_SIZE
+from services.contexts.schemas import FINISHED_STATUSES as FINISHED_STATUSES
+from services.contexts.schemas import Generator, JobStatus, TaskStatus
 from shared.consumer import processed_messages_table
 from shared.db import TYPE_ANNOTATION_MAP, schema_metadata
 from shared.outbox import outbox_table
@@ -31,11 +35,9 @@ class Base(DeclarativeBase):
     type_annotation_map = TYPE_ANNOTATION_MAP
 
 
-JOB_STATUSES = ("queued", "running", "completed", "completed_with_errors", "failed")
-FINISHED_STATUSES = ("completed", "completed_with_errors", "failed")
-TASK_STATUSES = ("queued", "done", "failed")
-GENERATORS = ("template", "llm")
-BATCH_SIZE = 10  # tasks per sub-batch: batch_index = position // BATCH_SIZE + 1
+JOB_STATUSES: tuple[str, ...] = get_args(JobStatus)
+TASK_STATUSES: tuple[str, ...] = get_args(TaskStatus)
+GENERATORS: tuple[str, ...] = get_args(Generator)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -54,6 +56,9 @@ class JobModel(Base):
     # The registry JSON text as submitted; column ``registry`` (the attribute name
     # ``registry`` is reserved by SQLAlchemy's declarative base).
     registry_text: Mapped[str] = mapped_column("registry", Text)
+    # The submitted documents ({path: text}), stored once: the task specs only name the
+    # sections they quote, and the worker attaches their texts when it generates.
+    documents: Mapped[dict[str, str]] = mapped_column(JSONB, server_default=text("'{}'::jsonb"))
     total_tasks: Mapped[int] = mapped_column(server_default=text("0"))
     done: Mapped[int] = mapped_column(server_default=text("0"))
     failed: Mapped[int] = mapped_column(server_default=text("0"))
@@ -62,6 +67,9 @@ class JobModel(Base):
     not_qualifying: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     warnings: Mapped[list[Any]] = mapped_column(JSONB, server_default=text("'[]'::jsonb"))
     correlation_id: Mapped[str | None] = mapped_column(Text)
+    # The claim key of the AMQP message that submitted the job (None over HTTP): a
+    # redelivered copy answers with this job, whatever correlation id others reuse.
+    submission_key: Mapped[uuid.UUID | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -73,6 +81,13 @@ class JobModel(Base):
             "done >= 0 AND failed >= 0 AND done + failed <= total_tasks", name="counts"
         ),
         Index("ix_jobs_user_created", "user_id", text("created_at DESC"), text("id DESC")),
+        Index(
+            "ix_jobs_user_submission",
+            "user_id",
+            "submission_key",
+            unique=True,
+            postgresql_where=text("submission_key IS NOT NULL"),
+        ),
     )
 
 
@@ -98,6 +113,8 @@ class TaskModel(Base):
     __table_args__ = (
         CheckConstraint(_one_of("status", TASK_STATUSES), name="status"),
         Index("ix_tasks_job_position", "job_id", "position"),
+        # The progress stream reads a job's tasks finished after the last one it reported.
+        Index("ix_tasks_job_finished", "job_id", "finished_at", "position"),
     )
 
 

@@ -3,6 +3,9 @@
 - Intake writes one ``contexts.task.requested`` envelope per selected task to its work
   outbox; the relay publishes them through the default exchange to the quorum queue
   ``contexts.generate``, which the worker consumes in batches of ten.
+- Work the broker gives up on (the delivery limit) is dead-lettered to
+  ``contexts.generate.dead``; the worker also receives a copy of it and marks its task
+  failed, so the job finishes and can be retried.
 - Outside producers submit whole jobs by publishing the POST body to exchange
   ``contexts`` with routing key ``jobs.submit`` (see docs/messaging.md).
 - Job lifecycle events go to ``events`` as ``contexts.job.<verb>``, addressed to the
@@ -20,6 +23,11 @@ GENERATE_QUEUE = "contexts.generate"
 # below this; only a message that kills the worker every time reaches the limit.
 GENERATE_DELIVERY_LIMIT = 20
 TASK_REQUESTED = "contexts.task.requested"  # version 1, data: TaskRequested
+# The worker's copy of everything dead-lettered from ``contexts.generate`` (bound to
+# ``dead-letters`` with ``contexts.generate.dead``, next to the dead-letter queue itself,
+# which keeps its copy for people): each task in it is marked failed with this reason.
+GENERATE_UNDELIVERABLE_QUEUE = "contexts.generate.undeliverable"
+UNDELIVERABLE_REASON = "delivery limit reached"
 
 SUBMIT_EXCHANGE = "contexts"
 SUBMIT_ROUTING_KEY = "jobs.submit"

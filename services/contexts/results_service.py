@@ -3,7 +3,11 @@
 Each function first finds the caller's job (404 for anyone else's, see
 :func:`jobs_service.owned_job`), then reads what the worker stored. Only tasks whose
 context is stored (``done``) count as generated: the updated registry marks exactly those
-``context_ready``, and the archive holds exactly their files.
+``context_ready``, and the archive holds exactly their files. The reads that take several
+queries (registry, archive, summary) run in one snapshot of the database, so for a job
+still running they describe one moment of it: the archive of a running job holds the
+contexts stored so far and a registry marking exactly those, never a file without its
+registry status or one twice.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contexts import job_repository as repository
@@ -30,7 +33,6 @@ from services.contexts.schemas import FUNCTION_TYPES, ContextItem, ContextList
 from shared.errors import NotFound
 
 ARCHIVE_PAGE = 500  # contexts read per query while the archive is written
-TASKS = repository.TASKS
 
 
 async def list_contexts(session: AsyncSession, user_id: Id, job_id: Id) -> ContextList:
@@ -63,6 +65,7 @@ async def context_markdown(session: AsyncSession, user_id: Id, job_id: Id, task_
 
 async def registry_text(session: AsyncSession, user_id: Id, job_id: Id) -> str:
     """The registry as submitted, the generated tasks set ``context_ready``."""
+    await repository.snapshot(session)
     job = await owned_job(session, user_id, job_id)
     return await _updated_registry(session, job)
 
@@ -76,19 +79,21 @@ async def _updated_registry(session: AsyncSession, job: Any) -> str:
 
 
 async def archive(session: AsyncSession, user_id: Id, job_id: Id) -> ArchiveWriter:
-    """The ``.claude_tasks/`` archive of the job, ready to stream."""
+    """The ``.claude_tasks/`` archive of the job, ready to stream: its registry and its
+    contexts as one snapshot (pages in registry order, each past the last position read)."""
+    await repository.snapshot(session)
     job = await owned_job(session, user_id, job_id)
     registry = await _updated_registry(session, job)
+    last_position = -1
 
-    async def page(number: int) -> list[tuple[str, str]]:
-        query = (
-            select(TASKS.c.context_file, TASKS.c.markdown)
-            .where(TASKS.c.job_id == job.id, TASKS.c.status == "done")
-            .order_by(TASKS.c.position)
-            .offset(number * ARCHIVE_PAGE)
-            .limit(ARCHIVE_PAGE)
+    async def page(_number: int) -> list[tuple[str, str]]:
+        nonlocal last_position
+        rows = await repository.done_contexts(
+            session, job.id, after_position=last_position, limit=ARCHIVE_PAGE
         )
-        return [(path, markdown) for path, markdown in (await session.execute(query)).all()]
+        if rows:
+            last_position = rows[-1].position
+        return [(row.context_file, row.markdown) for row in rows]
 
     return await build_archive(registry, page)
 
@@ -96,6 +101,7 @@ async def archive(session: AsyncSession, user_id: Id, job_id: Id) -> ArchiveWrit
 async def summary(session: AsyncSession, user_id: Id, job_id: Id) -> str:
     """The seed's "Backend Context Generation Summary" with the job's real numbers (or its
     "No function tasks found" text when nothing qualified)."""
+    await repository.snapshot(session)
     job = await owned_job(session, user_id, job_id)
     if job.total_tasks == 0:
         return NO_TASKS_TEXT

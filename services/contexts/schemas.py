@@ -14,10 +14,14 @@ from typing import Any, Literal
 
 import msgspec
 
+from services.contexts.generation.planned_task import KINDS
+
 Generator = Literal["template", "llm"]
 JobStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed"]
 TaskStatus = Literal["queued", "done", "failed"]
-FUNCTION_TYPES = ("endpoint", "service", "repository", "validator", "util")
+# A job in one of these states changes no more (unless retried).
+FINISHED_STATUSES: tuple[JobStatus, ...] = ("completed", "completed_with_errors", "failed")
+FUNCTION_TYPES: tuple[str, ...] = KINDS  # the kinds a context is counted by
 
 
 class JobOptions(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.contexts.generation.registry_shapes import MAX_TASKS
 from shared.settings import CommonSettings
 
 MIB = 1024 * 1024
@@ -13,7 +14,7 @@ class ContextsSettings(CommonSettings, kw_only=True):
     max_body_bytes: int = 16 * MIB
     max_registry_bytes: int = 10 * MIB
     max_documents_bytes: int = 5 * MIB
-    max_registry_tasks: int = 20_000
+    max_registry_tasks: int = MAX_TASKS
     # GET .../events: seconds between looks at the job's progress in the database, and
     # between keep-alive comments on a quiet stream (below the gateway's upstream timeout).
     events_poll_interval: float = 0.5

@@ -12,11 +12,14 @@ the header ``authorization: Bearer <token>`` (docs/messaging.md). For each messa
    :func:`submit_job` (job, tasks, work messages and the accepted event); a body that
    intake refuses (``ValidationFailed``) rolls everything back and is rejected as above;
 3. after the commit, answer ``{job_id, total_tasks, sub_batches}`` to ``reply_to`` with
-   the message's ``correlation_id``, then ack. A redelivered copy (same ``message_id``)
-   finds its claim, creates nothing and answers with the job the first copy made.
+   the message's ``correlation_id``, then ack. A redelivered copy (same user and
+   ``message_id``) finds its claim, creates nothing and answers with the job the first
+   copy made.
 
-A database or broker failure nacks the message after a delay (doubling per delivery), so
-the broker redelivers it; the queue's delivery limit dead-letters one that keeps failing.
+While the database does not answer, the message is held unacked and tried again in
+process: a redelivery would count toward the delivery limit, and an outage must not
+dead-letter valid submissions (held messages fill the prefetch window meanwhile). Any
+other failure nacks it after a delay (doubling per delivery); the limit dead-letters it.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import aio_pika
 import msgspec
@@ -36,15 +38,13 @@ from aio_pika.abc import (
     AbstractQueue,
     AbstractRobustConnection,
 )
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.contexts.jobs_service import submit_job
-from services.contexts.models import PROCESSED_MESSAGES, JobModel
+from services.contexts.models import PROCESSED_MESSAGES
 from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_QUEUE, SUBMIT_ROUTING_KEY
 from services.contexts.settings import ContextsSettings
 from services.contexts.submit_message import (
-    AUTHORIZATION_HEADER,
     ERROR_REPLY_TYPE,
     REPLY_TYPE,
     Rejected,
@@ -54,13 +54,21 @@ from services.contexts.submit_message import (
     read_submission,
     rejection_reason,
 )
-from shared.consumer import dead_letter_copy
+from services.contexts.submit_settle import (
+    CONFIRM_TIMEOUT,
+    MAX_RETRY_DELAY,
+    RETRY_DELAY,
+    database_answers,
+    dead_letter_without_token,
+    earlier_reply,
+    reply,
+    retry_delay,
+    settle,
+)
 from shared.consumer.processed import claim
 from shared.errors import ValidationFailed
 from shared.logging import request_id_var
 from shared.messaging import (
-    CONTENT_TYPE,
-    CORRELATION_HEADER,
     dead_letter_queue_name,
     declare_exchanges,
     declare_work_queue,
@@ -74,8 +82,6 @@ logger = logging.getLogger("contexts.submit")
 CONSUMER = "contexts.submit"
 # Submissions are heavy (a registry of up to 20,000 tasks): a few at a time per process.
 PREFETCH = 4
-CONFIRM_TIMEOUT = 10.0
-RETRY_DELAY, MAX_RETRY_DELAY = 1.0, 30.0
 START_RETRY_DELAY = 5.0
 
 
@@ -100,6 +106,9 @@ class SubmitConsumer:
         self._consumer_tag: str | None = None
         self._inflight: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._stop_requested = asyncio.Event()
+        # The longest wait between two tries of a submission held during an outage.
+        self.max_hold_delay = MAX_RETRY_DELAY
 
     async def start(self) -> None:
         """Declare the exchange, the queue (with its dead-letter queue), bind, consume."""
@@ -118,6 +127,7 @@ class SubmitConsumer:
     async def stop(self, grace_period: float = 30.0) -> None:
         """Stop taking messages, let the ones in hand finish (commit, reply, ack), close."""
         self._stopping = True
+        self._stop_requested.set()
         if self._queue is not None and self._consumer_tag is not None:
             with contextlib.suppress(Exception):  # a dead channel has no consumer left
                 await self._queue.cancel(self._consumer_tag, timeout=5)
@@ -150,34 +160,63 @@ class SubmitConsumer:
 
     async def _process(self, message: AbstractIncomingMessage) -> None:
         try:
-            submission = read_submission(message, self.verifier, self.limits.max_body_bytes)
-            reply = await self._submit(submission)
+            # Decoding up to 16 MiB of JSON is CPU work: off the event loop.
+            submission = await asyncio.to_thread(
+                read_submission, message, self.verifier, self.limits.max_body_bytes
+            )
+            answer = await self._submit_when_possible(submission)
         except Rejected as exc:
             await self._reject(message, exc)
             return
+        except _Stopping:
+            return  # unacked: back to the queue when the channel closes
         except Exception:
-            delay = _retry_delay(message)
+            delay = retry_delay(message)
             logger.exception("submission failed; requeued after %.1fs", delay)
             await asyncio.sleep(delay)
-            await _settle(message.nack(requeue=True))
+            await settle(message.nack(requeue=True))
             return
-        if message.reply_to and reply is not None:
+        if message.reply_to:
             try:
-                await self._reply(message, msgspec.json.encode(reply), REPLY_TYPE)
+                await self._reply(message, msgspec.json.encode(answer), REPLY_TYPE)
             except Exception as exc:
                 # The job is committed; the redelivered copy will answer with it.
                 logger.warning("reply failed; requeued to answer again", extra={"error": repr(exc)})
-                await asyncio.sleep(_retry_delay(message))
-                await _settle(message.nack(requeue=True))
+                await asyncio.sleep(retry_delay(message))
+                await settle(message.nack(requeue=True))
                 return
-        await _settle(message.ack())
+        await settle(message.ack())
 
-    async def _submit(self, submission: Submission) -> Reply | None:
+    async def _submit_when_possible(self, submission: Submission) -> Reply:
+        """:meth:`_submit`, tried again in process for as long as the database is down."""
+        delay = RETRY_DELAY
+        while True:
+            try:
+                return await self._submit(submission)
+            except Rejected:
+                raise
+            except Exception as exc:
+                if await database_answers(self.sessionmaker):
+                    raise  # not an outage: the broker's delivery limit bounds the retries
+                if self._stopping:
+                    raise _Stopping from exc
+                logger.warning(
+                    "database unavailable; submission held, retrying in %.1fs",
+                    delay,
+                    extra={"error": repr(exc)},
+                )
+            with contextlib.suppress(TimeoutError):  # woken early by stop()
+                await asyncio.wait_for(self._stop_requested.wait(), delay)
+            if self._stopping:
+                raise _Stopping
+            delay = min(delay * 2, self.max_hold_delay)
+
+    async def _submit(self, submission: Submission) -> Reply:
         """Create the job (or find the one an earlier copy made) in one transaction."""
         async with self.sessionmaker() as session, session.begin():
             if not await claim(session, PROCESSED_MESSAGES, CONSUMER, submission.key):
-                logger.info("duplicate submission skipped", extra={"key": str(submission.key)})
-                return await _earlier_reply(session, submission)
+                logger.info("duplicate submission", extra={"key": str(submission.key)})
+                return await earlier_reply(session, submission)
             try:
                 job = await submit_job(
                     session,
@@ -185,6 +224,7 @@ class SubmitConsumer:
                     request=submission.request,
                     correlation_id=submission.correlation_id,
                     limits=self.limits,
+                    submission_key=submission.key,
                 )
             except ValidationFailed as exc:  # leaves the transaction: nothing is kept
                 raise Rejected(rejection_reason(exc), error=exc) from exc
@@ -194,12 +234,7 @@ class SubmitConsumer:
     async def _reject(self, message: AbstractIncomingMessage, rejected: Rejected) -> None:
         """Dead-letter a copy without the token (confirmed), answer the error, ack."""
         logger.warning("submission dead-lettered", extra={"reason": rejected.reason})
-        copy = dead_letter_copy(message, rejected.reason)
-        copy.headers = {
-            name: value
-            for name, value in copy.headers.items()
-            if name.lower() != AUTHORIZATION_HEADER
-        }
+        copy = dead_letter_without_token(message, rejected.reason)
         assert self._dead_letters is not None
         try:
             await self._dead_letters.publish(
@@ -207,60 +242,21 @@ class SubmitConsumer:
             )
         except Exception as exc:  # not confirmed: keep the original, try again later
             logger.error("dead-lettering failed", extra={"error": repr(exc)})
-            await asyncio.sleep(_retry_delay(message))
-            await _settle(message.nack(requeue=True))
+            await asyncio.sleep(retry_delay(message))
+            await settle(message.nack(requeue=True))
             return
         if message.reply_to:
             with contextlib.suppress(Exception):  # the answer to a refusal is a courtesy
                 await self._reply(message, error_body(rejected), ERROR_REPLY_TYPE)
-        await _settle(message.ack())
+        await settle(message.ack())
 
     async def _reply(self, message: AbstractIncomingMessage, body: bytes, kind: str) -> None:
-        assert self._channel is not None and message.reply_to
-        answer = aio_pika.Message(
-            body,
-            content_type=CONTENT_TYPE,
-            correlation_id=message.correlation_id,
-            headers={CORRELATION_HEADER: message.correlation_id or ""},
-            type=kind,
-        )
-        # Default exchange, routing key = the reply queue (a named queue or the direct
-        # reply-to pseudo queue ``amq.rabbitmq.reply-to.<...>`` of the requester).
-        await self._channel.default_exchange.publish(
-            answer, message.reply_to, mandatory=False, timeout=CONFIRM_TIMEOUT
-        )
+        assert self._channel is not None
+        await reply(self._channel, message, body, kind)
 
 
-async def _earlier_reply(session: AsyncSession, submission: Submission) -> Reply | None:
-    """The job an earlier copy of the message created, found by owner and correlation id."""
-    row = (
-        await session.execute(
-            select(JobModel.id, JobModel.total_tasks, JobModel.sub_batches)
-            .where(
-                JobModel.user_id == submission.user_id,
-                JobModel.correlation_id == submission.correlation_id,
-            )
-            .order_by(JobModel.created_at.desc(), JobModel.id.desc())
-            .limit(1)
-        )
-    ).first()
-    if row is None:
-        return None
-    return Reply(job_id=row.id, total_tasks=row.total_tasks, sub_batches=row.sub_batches)
-
-
-def _retry_delay(message: AbstractIncomingMessage) -> float:
-    count = (message.headers or {}).get("x-delivery-count", 0)
-    deliveries = count if isinstance(count, int) else 0
-    return float(min(RETRY_DELAY * 2**deliveries, MAX_RETRY_DELAY))
-
-
-async def _settle(outcome: Any) -> None:
-    """Ack or nack, tolerating a channel that died since the delivery (redelivered then)."""
-    try:
-        await outcome
-    except Exception as exc:
-        logger.warning("settling a stale delivery ignored", extra={"error": repr(exc)})
+class _Stopping(Exception):
+    """The consumer stops while a submission waits for the database."""
 
 
 @contextlib.asynccontextmanager

@@ -24,10 +24,7 @@ from shared.tokens import TokenVerifier
 AUTHORIZATION_HEADER = "authorization"
 REPLY_TYPE = "contexts.job.submitted"  # the AMQP ``type`` of an answer
 ERROR_REPLY_TYPE = "contexts.job.rejected"
-# The registry (10 MiB) and the documents (5 MiB) plus the JSON around them; the service
-# passes its MAX_BODY_BYTES setting, the same limit as for the HTTP body.
-MAX_BODY_BYTES = 16 * 1024 * 1024
-# Namespace of the claim key of a message without a ``message_id`` (see _message_key).
+# Namespace of the claim keys of submit messages (see _message_key).
 _KEY_NAMESPACE = uuid.UUID("6f1c3f0e-3c55-4d8e-9a39-3f3b8b7f0c21")
 _request_decoder = msgspec.json.Decoder(JobRequest)
 
@@ -58,9 +55,10 @@ class Reply(msgspec.Struct, kw_only=True):
 
 
 def read_submission(
-    message: AbstractIncomingMessage, verifier: TokenVerifier, max_body_bytes: int = MAX_BODY_BYTES
+    message: AbstractIncomingMessage, verifier: TokenVerifier, max_body_bytes: int
 ) -> Submission:
-    """Check the token, then the body; :class:`Rejected` says what is wrong.
+    """Check the token, then the body (at most ``max_body_bytes``, the service's limit for
+    the HTTP body too); :class:`Rejected` says what is wrong.
 
     The token comes first: nothing about a body is looked at for an unknown sender.
     """
@@ -84,23 +82,25 @@ def read_submission(
         raise Rejected(f"invalid job request: {exc}") from exc
     except msgspec.DecodeError as exc:
         raise Rejected(f"body is not JSON: {exc}") from exc
-    key = _message_key(message, authorization or "")
+    except RecursionError as exc:
+        raise Rejected("invalid job request: the JSON body is nested too deeply") from exc
+    key = _message_key(message, user_id, authorization or "")
     correlation_id = message.correlation_id or str(key)
     return Submission(user_id=user_id, request=request, key=key, correlation_id=correlation_id)
 
 
-def _message_key(message: AbstractIncomingMessage, authorization: str) -> uuid.UUID:
-    """The claim key: the ``message_id`` (a UUID, or any string hashed into one).
+def _message_key(
+    message: AbstractIncomingMessage, user_id: uuid.UUID, authorization: str
+) -> uuid.UUID:
+    """The claim key: the sender's user id with the ``message_id``.
 
-    Without a ``message_id`` the key is derived from the token and the body, so a
-    redelivered copy is still recognised (two identical submissions with the same token
-    then make one job).
+    Each producer picks its own message ids, so they are only unique per user: another
+    user's message with the same id is a different submission. Without a ``message_id``
+    the key is derived from the token and the body, so a redelivered copy is still
+    recognised (two identical submissions with the same token then make one job).
     """
     if message.message_id:
-        try:
-            return uuid.UUID(message.message_id)
-        except ValueError:
-            return uuid.uuid5(_KEY_NAMESPACE, message.message_id)
+        return uuid.uuid5(_KEY_NAMESPACE, f"{user_id}:{message.message_id}")
     digest = hashlib.sha256(authorization.encode() + b"\n" + message.body).hexdigest()
     return uuid.uuid5(_KEY_NAMESPACE, digest)
 

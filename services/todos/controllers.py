@@ -7,6 +7,7 @@ writes honour ``If-Match`` (``"3"`` or ``W/"3"``; stale -> 412 VERSION_CONFLICT)
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -19,6 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.todos import service
 from services.todos.pagination import DEFAULT_LIMIT, DEFAULT_SORT, MAX_CURSOR_LENGTH, MAX_LIMIT
 from services.todos.schemas import (
+    MAX_NUMBER,
+    NO_CONTROL,
     Priority,
     SortKey,
     Status,
@@ -28,6 +31,7 @@ from services.todos.schemas import (
     TodoPage,
     TodoUpdate,
 )
+from shared.pagination import invalid
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
@@ -67,12 +71,15 @@ class TodoController(Controller):
         tag: Annotated[list[str] | None, QueryParameter(description="carries all of")] = None,
         q: Annotated[
             str | None,
-            QueryParameter(max_length=200, description="in the title or description"),
+            QueryParameter(
+                max_length=200, pattern=NO_CONTROL, description="in the title or description"
+            ),
         ] = None,
         due_before: Annotated[datetime | None, QueryParameter(description="due_at < it")] = None,
         due_after: Annotated[datetime | None, QueryParameter(description="due_at >= it")] = None,
         number: Annotated[
-            int | None, QueryParameter(ge=1, description="the todo with this per-user number")
+            int | None,
+            QueryParameter(ge=1, le=MAX_NUMBER, description="the todo with this per-user number"),
         ] = None,
         deleted: Annotated[
             bool, QueryParameter(description="true: list the trash (deleted, restorable todos)")
@@ -81,6 +88,8 @@ class TodoController(Controller):
         cursor: Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT)] = DEFAULT_LIMIT,
     ) -> TodoPage:
+        if tag and not all(re.match(NO_CONTROL, value) for value in tag):
+            raise invalid("tag", "must not contain control characters")
         filters = TodoFilters(
             status=status,
             priority=priority,

@@ -8,7 +8,6 @@ added or removed meanwhile never make a page repeat or skip the others.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import datetime
 from typing import Any
@@ -16,7 +15,9 @@ from typing import Any
 import msgspec
 
 from services.todos.schemas import SortKey
-from shared.errors import ValidationFailed
+from shared.pagination import decode_cursor as decode_parts
+from shared.pagination import encode_cursor as encode_parts
+from shared.pagination import invalid
 
 SORT_FIELDS = ("created_at", "due_at", "priority", "title")
 DEFAULT_SORT: SortKey = "-created_at"
@@ -25,14 +26,6 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 2048
 
 _CursorTuple = tuple[str, int | str | None, uuid.UUID]
-
-
-def invalid(key: str, message: str) -> ValidationFailed:
-    """A 400 naming one query parameter, shaped like the framework's own validation errors."""
-    return ValidationFailed(
-        f"Invalid {key}",
-        details={"fields": [{"key": key, "message": message, "source": "query"}]},
-    )
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -50,18 +43,15 @@ def check_limit(limit: int) -> int:
 
 
 def encode_cursor(sort: str, value: Any, todo_id: uuid.UUID) -> str:
-    raw = msgspec.json.encode([sort, value, todo_id])
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return encode_parts([sort, value, todo_id])
 
 
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
     """The ``(sort value, id)`` a page starts after; 400 for a cursor not made for ``sort``."""
     field, _ = parse_sort(sort)
     try:
-        if len(cursor) > MAX_CURSOR_LENGTH:
-            raise ValueError("too long")
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_sort, value, todo_id = msgspec.json.decode(raw, type=_CursorTuple)
+        parts = decode_parts(cursor, max_length=MAX_CURSOR_LENGTH, as_type=_CursorTuple)
+        cursor_sort, value, todo_id = parts
         if cursor_sort != sort:
             raise ValueError("made for another sort")
         return _sort_value(field, value), todo_id

@@ -268,8 +268,12 @@ async def list_page(
 
 
 def _filtered(user_id: uuid.UUID, filters: TodoFilters) -> Select[Any]:
-    in_trash = c.deleted_at.is_not(None) if filters.deleted else c.deleted_at.is_(None)
-    stmt = select(*TODO_COLUMNS).where(c.user_id == user_id, in_trash)
+    if filters.deleted:  # the trash: its items also say when they were deleted
+        stmt = select(*TODO_COLUMNS, c.deleted_at).where(
+            c.user_id == user_id, c.deleted_at.is_not(None)
+        )
+    else:
+        stmt = select(*TODO_COLUMNS).where(c.user_id == user_id, c.deleted_at.is_(None))
     if filters.number is not None:
         stmt = stmt.where(c.number == filters.number)
     if filters.status is not None:

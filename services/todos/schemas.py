@@ -20,13 +20,21 @@ SortKey = Literal[
     "created_at", "-created_at", "due_at", "-due_at", "priority", "-priority", "title", "-title"
 ]
 
-# A title needs one visible character; whitespace-only titles are refused.
+MAX_NUMBER = 2**31 - 1  # a todo's per-user number is a Postgres integer
+# Postgres text cannot hold NUL, and other control characters (tab, newline and carriage
+# return aside) are never meant: both are refused here with a 400 instead of failing in SQL.
+NO_CONTROL = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+# ... and a title or tag also needs one visible character (whitespace-only is refused).
+VISIBLE = r"^(?=[\s\S]*?\S)[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
 Title = Annotated[
     str,
-    msgspec.Meta(min_length=1, max_length=255, pattern=r"\S", description="1..255 characters"),
+    msgspec.Meta(min_length=1, max_length=255, pattern=VISIBLE, description="1..255 characters"),
 ]
-Description = Annotated[str, msgspec.Meta(max_length=10000, description="up to 10000 characters")]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=r"\S")]
+Description = Annotated[
+    str,
+    msgspec.Meta(max_length=10000, pattern=NO_CONTROL, description="up to 10000 characters"),
+]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=VISIBLE)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20, description="up to 20 tags, 1..50 each")]
 
 
@@ -73,6 +81,8 @@ class Todo(msgspec.Struct):
     updated_at: datetime
     completed_at: datetime | None
     version: int
+    # Only in the trash listing (``?deleted=true``): when the todo was deleted.
+    deleted_at: datetime | UnsetType = UNSET
 
     @property
     def etag(self) -> str:

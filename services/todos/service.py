@@ -30,7 +30,8 @@ from services.todos.pagination import (
     parse_sort,
 )
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoPage, TodoUpdate
-from shared.errors import NotFound, Unauthorized, VersionConflict
+from shared.auth_middleware import user_id as user_uuid
+from shared.errors import NotFound, VersionConflict
 from shared.messaging import Envelope
 from shared.outbox import add_event
 
@@ -44,15 +45,6 @@ def todo_uuid(todo_id: Id) -> uuid.UUID:
         return uuid.UUID(todo_id)
     except (ValueError, TypeError, AttributeError):
         raise NotFound("Todo not found") from None
-
-
-def user_uuid(user_id: Id) -> uuid.UUID:
-    if isinstance(user_id, uuid.UUID):
-        return user_id
-    try:
-        return uuid.UUID(user_id)
-    except (ValueError, TypeError, AttributeError):
-        raise Unauthorized("Invalid access token subject") from None
 
 
 async def create_todo(session: AsyncSession, user_id: Id, data: TodoCreate) -> Todo:

@@ -12,12 +12,18 @@ hands them to the handler together:
    ``x-death-reason``, acked, and left out of the batch;
 2. the handler runs (it commits its own transaction) and returns the deliveries it wants
    to see again, each with a delay; every other delivery is acked once it returns;
-3. a handler that raises acks nothing: the whole batch is requeued after a delay that
-   doubles with the deliveries' count (a short database outage must not use up the
-   queue's delivery limit).
+3. a handler that raises acks nothing. While ``dependency_up`` (if given) says the
+   database is down, the batch is kept unacked and no other batch starts; once it
+   answers, the handler gets the same batch again: an outage of any length uses none of
+   the queue's delivery limit. Otherwise the batch is requeued after a delay that
+   doubles with the deliveries' count.
 
 A delivery to retry is held, unacked, while its delay runs and is then nacked with
 requeue, so a crash during the wait loses nothing. Batches run one at a time.
+
+With ``dead_letters_of`` the queue also receives a copy of everything the broker (or a
+consumer) dead-letters from that work queue, whose ``.dead`` queue keeps its own copy;
+this is how a worker learns about work that reached the delivery limit.
 
 :meth:`BatchConsumer.stop` cancels the consumer, lets the batch in flight finish (and be
 acked), and hands everything else back to the queue at once. After a reconnect, settling
@@ -29,12 +35,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Awaitable
 
-import aiormq
-import msgspec
 from aio_pika.abc import (
     AbstractChannel,
     AbstractConnection,
@@ -44,43 +46,30 @@ from aio_pika.abc import (
 )
 
 from shared.consumer.dead_letter import dead_letter_copy
+from shared.consumer.delivery import (
+    CHANNEL_ERRORS,
+    Accepts,
+    BatchHandler,
+    Delivery,
+    DependencyCheck,
+    Retries,
+    decode,
+    settle,
+)
+from shared.consumer.inbox import Inbox
 from shared.messaging import (
-    Envelope,
     MalformedMessage,
     dead_letter_queue_name,
     declare_exchanges,
     declare_work_queue,
-    from_message,
 )
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
+
+__all__ = ["Accepts", "BatchConsumer", "BatchHandler", "Delivery", "DependencyCheck", "Retries"]
 
 logger = logging.getLogger("shared.consumer.batch")
 
 DEAD_LETTER_CONFIRM_TIMEOUT = 10.0
-# Errors of an ack/nack/publish on a channel or connection that is gone.
-_CHANNEL_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, TimeoutError)
-
-
-@dataclass(eq=False)  # compared and hashed by identity: two copies are two deliveries
-class Delivery:
-    """One decoded message of a batch."""
-
-    message: AbstractIncomingMessage
-    envelope: Envelope
-    data: Any  # ``envelope.data`` converted to the body type accepted for its type
-
-    @property
-    def previous_deliveries(self) -> int:
-        """How often the broker delivered this message before (quorum queues count)."""
-        count = (self.message.headers or {}).get("x-delivery-count", 0)
-        return count if isinstance(count, int) else 0
-
-
-# The deliveries to see again, each with the seconds to wait first; the rest are acked.
-Retries = Mapping[Delivery, float]
-BatchHandler = Callable[[list[Delivery]], Awaitable[Retries | None]]
-# (type, version) -> the msgspec type ``data`` must convert to (None: keep the dict).
-Accepts = Mapping[tuple[str, int], type[Any] | None]
 
 
 class BatchConsumer:
@@ -98,6 +87,9 @@ class BatchConsumer:
         delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
         retry_delay: float = 1.0,
         max_retry_delay: float = 30.0,
+        dependency_up: DependencyCheck | None = None,
+        dead_letters_of: str | None = None,
+        dead_letter_malformed: bool = True,
     ) -> None:
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -110,15 +102,19 @@ class BatchConsumer:
         self.delivery_limit = delivery_limit
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
+        self.dependency_up = dependency_up
+        self.dead_letters_of = dead_letters_of
+        # False: a message this queue cannot read is only logged and acked (a copy of a
+        # dead letter, already kept in the dead-letter queue it was meant for).
+        self.dead_letter_malformed = dead_letter_malformed
         self.channel: AbstractChannel | None = None
-        self._incoming: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        self._inbox = Inbox()
         self._held: dict[asyncio.Task[None], AbstractIncomingMessage] = {}
         self._loop_task: asyncio.Task[None] | None = None
         self._consumer_tag: str | None = None
         self._amqp_queue: AbstractQueue | None = None
         self._dead_letters: AbstractExchange | None = None
         self._stopping = False
-        self._stop = asyncio.Event()
 
     @property
     def is_consuming(self) -> bool:
@@ -138,6 +134,9 @@ class BatchConsumer:
         self._amqp_queue = await declare_work_queue(
             channel, self.queue, delivery_limit=self.delivery_limit
         )
+        if self.dead_letters_of is not None:
+            routing_key = dead_letter_queue_name(self.dead_letters_of)
+            await self._amqp_queue.bind(self._dead_letters, routing_key=routing_key)
         self.channel = channel
         self._loop_task = asyncio.create_task(self._run(), name=f"batch-consumer:{self.queue}")
         self._consumer_tag = await self._amqp_queue.consume(self._on_message)
@@ -155,9 +154,9 @@ class BatchConsumer:
         if self._amqp_queue is not None and self._consumer_tag is not None:
             try:
                 await self._amqp_queue.cancel(self._consumer_tag, timeout=5)
-            except _CHANNEL_ERRORS as exc:
+            except CHANNEL_ERRORS as exc:
                 logger.warning("cancel failed", extra={"queue": self.queue, "error": repr(exc)})
-        self._stop.set()
+        self._inbox.close()
         task, self._loop_task = self._loop_task, None
         if task is not None:
             # The loop ends after the batch in flight, or at once when it is collecting.
@@ -173,21 +172,21 @@ class BatchConsumer:
         for message in self._held.values():
             await self._settle(message.nack(requeue=True), "nack")
         self._held.clear()
-        while not self._incoming.empty():
-            await self._settle(self._incoming.get_nowait().nack(requeue=True), "nack")
+        for message in self._inbox.drain():
+            await self._settle(message.nack(requeue=True), "nack")
         if self.channel is not None and not self.channel.is_closed:
-            with contextlib.suppress(*_CHANNEL_ERRORS):
+            with contextlib.suppress(*CHANNEL_ERRORS):
                 await self.channel.close()
         logger.info("batch consumer stopped", extra={"queue": self.queue})
 
     # -- receiving ------------------------------------------------------------------
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # aiormq runs this in a task it cancels when the channel dies: only hand over.
-        self._incoming.put_nowait(message)
+        self._inbox.put(message)
 
     async def _run(self) -> None:
         while not self._stopping:
-            messages = await self._collect()
+            messages = await self._inbox.collect(self.batch_size, self.batch_wait)
             if self._stopping:  # collected but not started: back to the queue
                 for message in messages:
                     await self._settle(message.nack(requeue=True), "nack")
@@ -197,51 +196,18 @@ class BatchConsumer:
             except Exception:  # never let one batch take the consumer down
                 logger.exception("unexpected error handling a batch", extra={"queue": self.queue})
 
-    async def _collect(self) -> list[AbstractIncomingMessage]:
-        """The next batch: wait for a first delivery, then up to ``batch_wait`` for more."""
-        first = await self._next(None)
-        if first is None:
-            return []
-        batch = [first]
-        deadline = asyncio.get_running_loop().time() + self.batch_wait
-        while len(batch) < self.batch_size:
-            remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0 and self._incoming.empty():
-                break
-            message = await self._next(max(remaining, 0))
-            if message is None:
-                break
-            batch.append(message)
-        return batch
-
-    async def _next(self, wait: float | None) -> AbstractIncomingMessage | None:
-        """The next delivery; None after ``wait`` seconds (None: no limit) or when stopping."""
-        if not self._incoming.empty():
-            return self._incoming.get_nowait()
-        if wait == 0 or self._stop.is_set():
-            return None
-        getter = asyncio.ensure_future(self._incoming.get())
-        stopper = asyncio.ensure_future(self._stop.wait())
-        try:
-            await asyncio.wait({getter, stopper}, timeout=wait, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            stopper.cancel()
-            if not getter.done():
-                getter.cancel()  # a cancelled get takes nothing off the queue
-        return getter.result() if getter.done() and not getter.cancelled() else None
-
     # -- one batch ------------------------------------------------------------------
     async def _process(self, messages: list[AbstractIncomingMessage]) -> None:
         deliveries: list[Delivery] = []
         for message in messages:
             try:
-                deliveries.append(self._decode(message))
+                deliveries.append(decode(message, self.accepts))
             except MalformedMessage as exc:
                 await self._dead_letter(message, exc.reason)
         if not deliveries:
             return
         try:
-            retries = await self.handler(deliveries) or {}
+            retries = await self._handle(deliveries)
         except Exception:
             delay = self._failure_delay(deliveries)
             logger.exception(
@@ -252,25 +218,46 @@ class BatchConsumer:
             for delivery in deliveries:
                 self._hold(delivery.message, delay)
             return
+        if retries is None:  # stopping while the dependency was down: back to the queue
+            for delivery in deliveries:
+                await self._settle(delivery.message.nack(requeue=True), "nack")
+            return
         for delivery in deliveries:
             if delivery in retries:
                 self._hold(delivery.message, retries[delivery])
             else:
                 await self._settle(delivery.message.ack(), "ack")
 
-    def _decode(self, message: AbstractIncomingMessage) -> Delivery:
-        envelope = from_message(message)
-        key = (envelope.type, envelope.version)
-        if key not in self.accepts:
-            raise MalformedMessage(f"unknown type/version {envelope.type!r} v{envelope.version}")
-        body_type = self.accepts[key]
-        if body_type is None:
-            return Delivery(message, envelope, envelope.data)
-        try:
-            data = msgspec.convert(envelope.data, body_type)
-        except msgspec.ValidationError as exc:
-            raise MalformedMessage(f"invalid data for {envelope.type}: {exc}") from exc
-        return Delivery(message, envelope, data)
+    async def _handle(self, deliveries: list[Delivery]) -> Retries | None:
+        """The handler's retries; while the dependency is down, the same batch again once
+        it answers (None: stopping meanwhile). Raises what the handler raised otherwise."""
+        while True:
+            try:
+                return await self.handler(deliveries) or {}
+            except Exception:
+                if self.dependency_up is None or await self.dependency_up():
+                    raise
+                logger.warning(
+                    "dependency down; batch held until it answers",
+                    exc_info=True,
+                    extra={"queue": self.queue, "size": len(deliveries)},
+                )
+            if not await self._dependency_back():
+                return None
+
+    async def _dependency_back(self) -> bool:
+        """Wait (doubling, capped) until ``dependency_up`` answers; False when stopping."""
+        assert self.dependency_up is not None
+        delay = self.retry_delay
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._inbox.closed.wait(), timeout=delay)
+            if self._stopping:
+                return False
+            if await self.dependency_up():
+                logger.info("dependency answers again", extra={"queue": self.queue})
+                return True
+            delay = min(delay * 2, self.max_retry_delay)
 
     def _failure_delay(self, deliveries: list[Delivery]) -> float:
         deliveries_before = max(delivery.previous_deliveries for delivery in deliveries)
@@ -289,6 +276,10 @@ class BatchConsumer:
 
     async def _dead_letter(self, message: AbstractIncomingMessage, reason: str) -> None:
         """Publish a copy with the reason to ``<queue>.dead`` (confirmed), then ack."""
+        if not self.dead_letter_malformed:
+            logger.warning("unreadable copy acked", extra={"queue": self.queue, "reason": reason})
+            await self._settle(message.ack(), "ack")
+            return
         logger.warning(
             "malformed message dead-lettered", extra={"queue": self.queue, "reason": reason}
         )
@@ -307,12 +298,4 @@ class BatchConsumer:
         await self._settle(message.ack(), "ack")
 
     async def _settle(self, outcome: Awaitable[None], what: str) -> None:
-        """Ack or nack, tolerating a channel that died since the delivery (a reconnect)."""
-        try:
-            await outcome
-        except _CHANNEL_ERRORS as exc:
-            logger.warning(
-                "%s of a stale delivery ignored; the broker redelivers it",
-                what,
-                extra={"queue": self.queue, "error": repr(exc)},
-            )
+        await settle(outcome, what, self.queue)

@@ -24,6 +24,10 @@ CONNECT_TIMEOUT = 10.0
 _connection: AbstractRobustConnection | None = None
 _connection_url: str | None = None
 _lock: asyncio.Lock | None = None
+# The event loop the connection lives on. A service has one loop for its whole life; test
+# processes run several (one per in-process app), and a connection must never be used or
+# closed from a loop it does not belong to.
+_loop: asyncio.AbstractEventLoop | None = None
 
 
 async def connect(url: str, *, name: str = "service") -> AbstractRobustConnection:
@@ -46,7 +50,10 @@ async def get_connection(url: str, *, name: str = "service") -> AbstractRobustCo
     Asking for a different URL while one is open is a wiring bug, hence an error rather
     than a second connection.
     """
-    global _connection, _connection_url, _lock
+    global _connection, _connection_url, _lock, _loop
+    if _loop is not asyncio.get_running_loop():
+        _connection, _connection_url, _lock = None, None, None
+        _loop = asyncio.get_running_loop()
     if _lock is None:
         _lock = asyncio.Lock()
     async with _lock:
@@ -61,7 +68,8 @@ async def get_connection(url: str, *, name: str = "service") -> AbstractRobustCo
 
 async def close_connection() -> None:
     """Close the process's connection (at shutdown); a later get opens a new one."""
-    global _connection, _connection_url, _lock
-    connection, _connection, _connection_url, _lock = _connection, None, None, None
-    if connection is not None and not connection.is_closed:
+    global _connection, _connection_url, _lock, _loop
+    connection, loop = _connection, _loop
+    _connection, _connection_url, _lock, _loop = None, None, None, None
+    if connection is not None and not connection.is_closed and loop is asyncio.get_running_loop():
         await connection.close()

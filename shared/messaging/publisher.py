@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from itertools import islice
 
 import aiormq
@@ -104,20 +104,27 @@ class Publisher:
         _check_confirmed(result, envelope.id, key)
 
     async def publish_many(
-        self, envelopes: Iterable[Envelope], *, chunk_size: int = DEFAULT_CHUNK_SIZE
+        self,
+        envelopes: Iterable[Envelope],
+        *,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        routing_keys: Mapping[uuid.UUID, str] | None = None,
     ) -> None:
-        """Publish all ``envelopes``, ``chunk_size`` of them in flight at a time.
+        """Publish all ``envelopes``, ``chunk_size`` of them in flight at a time, each with
+        its routing key in ``routing_keys`` (by envelope id), else its type.
 
         Stops after the first chunk in which anything failed and raises
         :class:`PublishManyFailed`, which lists the confirmed ids and the failures.
         """
+        keys = routing_keys or {}
         if chunk_size < 1:
             raise ValueError("chunk_size must be at least 1")
         published: list[uuid.UUID] = []
         iterator = iter(envelopes)
         while chunk := list(islice(iterator, chunk_size)):
             results = await asyncio.gather(
-                *(self.publish(envelope) for envelope in chunk), return_exceptions=True
+                *(self.publish(envelope, keys.get(envelope.id)) for envelope in chunk),
+                return_exceptions=True,
             )
             errors: dict[uuid.UUID, PublishFailed] = {}
             for envelope, result in zip(chunk, results, strict=True):

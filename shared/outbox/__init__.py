@@ -8,7 +8,8 @@ with the row's routing key: the event type for ``events``, or a queue name when 
 outbox feeds a job queue through the default exchange.
 """
 
-from shared.outbox.relay import OutboxRelay, PublisherFactory, amqp_publisher_factory
+from shared.outbox.publishers import amqp_publisher_factory
+from shared.outbox.relay import OutboxRelay, PublisherFactory
 from shared.outbox.table import (
     create_outbox,
     drop_outbox,

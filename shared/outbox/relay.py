@@ -29,88 +29,25 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-from aio_pika.abc import AbstractChannel
 from sqlalchemy import Table, Text, bindparam, cast, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.messaging import (
-    EVENTS_EXCHANGE,
     BrokerUnavailable,
     Envelope,
     MalformedMessage,
     Publisher,
-    PublishFailed,
     PublishManyFailed,
     PublishTimeout,
     Unroutable,
     decode,
-    get_connection,
 )
-from shared.messaging.publisher import DEFAULT_CHUNK_SIZE
 from shared.outbox.table import notify_channel
 
 logger = logging.getLogger("shared.outbox")
 
-PublisherFactory = Callable[[], Awaitable[Publisher]]
+PublisherFactory = Callable[[], Awaitable[Publisher]]  # see shared.outbox.publishers
 PRUNE_CHUNK = 10_000
-
-
-def amqp_publisher_factory(
-    amqp_url: str,
-    *,
-    name: str = "outbox-relay",
-    exchange: str = EVENTS_EXCHANGE,
-    prepare: Callable[[AbstractChannel], Awaitable[object]] | None = None,
-) -> PublisherFactory:
-    """Publishers on the process's shared robust connection (:func:`get_connection`).
-
-    ``exchange`` is where the rows go (``""``: the default exchange, each row's routing
-    key naming its queue). ``prepare`` runs on the publisher's channel before its first
-    publish, e.g. to declare the job queue the rows are routed to, so none is unroutable.
-    """
-
-    async def factory() -> Publisher:
-        publisher = await Publisher.open(
-            await get_connection(amqp_url, name=name), exchange=exchange
-        )
-        if prepare is not None:
-            try:
-                await prepare(publisher.channel)
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    await publisher.close()
-                raise
-        return publisher
-
-    return factory
-
-
-async def _publish_routed(
-    publisher: Publisher,
-    envelopes: list[Envelope],
-    routing_keys: dict[Any, str],
-    chunk_size: int = DEFAULT_CHUNK_SIZE,
-) -> None:
-    """:meth:`Publisher.publish_many` for rows with their own routing keys (a key in
-    ``routing_keys``, else the type): chunks in flight concurrently, stop at the first
-    chunk with a failure and raise :class:`PublishManyFailed` like it does."""
-    published: list[Any] = []
-    for start in range(0, len(envelopes), chunk_size):
-        chunk = envelopes[start : start + chunk_size]
-        results = await asyncio.gather(
-            *(publisher.publish(e, routing_keys.get(e.id, e.type)) for e in chunk),
-            return_exceptions=True,
-        )
-        errors: dict[Any, PublishFailed] = {}
-        for envelope, result in zip(chunk, results, strict=True):
-            if isinstance(result, PublishFailed):
-                errors[envelope.id] = result
-            elif isinstance(result, BaseException):
-                raise result
-            else:
-                published.append(envelope.id)
-        if errors:
-            raise PublishManyFailed(published, errors)
 
 
 class _BrokerDown(Exception):
@@ -276,10 +213,7 @@ class OutboxRelay:
             return [], False
         assert self._publisher is not None
         try:
-            if routing_keys:
-                await _publish_routed(self._publisher, envelopes, routing_keys)
-            else:
-                await self._publisher.publish_many(envelopes)
+            await self._publisher.publish_many(envelopes, routing_keys=routing_keys)
         except PublishManyFailed as exc:
             down = False
             delivered = set(exc.published)

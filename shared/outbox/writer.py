@@ -78,7 +78,9 @@ async def add_events(
         {
             "ids": [envelope.id for envelope in envelopes],
             "types": [envelope.type for envelope in envelopes],
-            "keys": [routing_key or envelope.type for envelope in envelopes],
+            "keys": [
+                envelope.type if routing_key is None else routing_key for envelope in envelopes
+            ],
             "payloads": [_encoder.encode(envelope).decode() for envelope in envelopes],
             "channel": notify_channel(table),
         },

@@ -42,7 +42,10 @@ def test_the_trash_lists_deleted_todos_only(api, make_user):
     assert [(todo["id"], todo["number"], todo["title"]) for todo in trash] == [
         (gone["id"], 2, "Gone")
     ]
-    assert [todo["title"] for todo in list_page(api, user)["items"]] == ["Kept"]
+    assert trash[0]["deleted_at"] == trash[0]["updated_at"]  # the delete was its last change
+    live = list_page(api, user)["items"]
+    assert [todo["title"] for todo in live] == ["Kept"]
+    assert "deleted_at" not in live[0]
     assert [todo["title"] for todo in list_page(api, user, deleted="false")["items"]] == ["Kept"]
 
 
@@ -69,7 +72,12 @@ def test_the_trash_is_per_user(api, make_user):
 
 @pytest.mark.parametrize(
     ("params", "field"),
-    [({"number": 0}, "number"), ({"number": "two"}, "number"), ({"deleted": "maybe"}, "deleted")],
+    [
+        ({"number": 0}, "number"),
+        ({"number": "two"}, "number"),
+        ({"number": 2**31}, "number"),  # past a Postgres integer: was a 500
+        ({"deleted": "maybe"}, "deleted"),
+    ],
 )
 def test_bad_number_or_deleted_is_400(api, make_user, params, field):
     response = api.get(TODOS, params=params, headers=make_user().headers)

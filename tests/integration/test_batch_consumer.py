@@ -22,6 +22,7 @@ from shared.messaging import (
     declare_work_queue,
     to_message,
 )
+from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
 from tests.integration.test_consumer import eventually, queue_counts
 from tests.support.rabbit import Vhost, get_message, scratch_vhost
 
@@ -98,10 +99,15 @@ def item(n: int) -> Envelope:
     return Envelope(type=TYPE, data={"n": n})
 
 
-async def publish(conn: AbstractRobustConnection, queue: str, *messages: aio_pika.Message) -> None:
+async def publish(
+    conn: AbstractRobustConnection,
+    queue: str,
+    *messages: aio_pika.Message,
+    delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
+) -> None:
     async with conn.channel() as channel:
         # Declare the queue with the consumer's arguments, so messages can wait in it.
-        await declare_work_queue(channel, queue)
+        await declare_work_queue(channel, queue, delivery_limit=delivery_limit)
         for message in messages:
             await channel.default_exchange.publish(message, queue, mandatory=True)
 
@@ -174,6 +180,40 @@ async def test_a_failing_handler_leaves_the_batch_for_redelivery(
     await eventually(lambda: len(recorder.batches) == 3)
     assert [sorted(batch) for batch in recorder.batches] == [[0, 1, 2]] * 3
     await eventually(lambda: queue_counts(vhost, producer, queue), lambda n: n == (0, 0))
+
+
+async def test_while_the_database_is_down_the_batch_is_held_without_using_the_delivery_limit(
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, vhost: Vhost
+) -> None:
+    queue, database_up, attempts = new_queue(), False, 0
+    handled: list[tuple[int, int]] = []
+
+    async def handler(deliveries: list[Delivery]) -> Retries | None:
+        nonlocal attempts
+        attempts += 1
+        if not database_up:
+            raise ConnectionRefusedError("the database is gone")
+        handled.extend((d.data.n, d.previous_deliveries) for d in deliveries)
+        return None
+
+    async def answers() -> bool:
+        return database_up
+
+    await start_consumer(
+        queue, handler, delivery_limit=2, dependency_up=answers, max_retry_delay=0.2
+    )
+    await publish(producer, queue, *(to_message(item(n)) for n in range(3)), delivery_limit=2)
+    await eventually(lambda: attempts == 1)
+    # Requeued after 0.05, 0.1, 0.2 s, a delivery limit of 2 would be used up in a second.
+    await asyncio.sleep(1.5)
+    assert attempts == 1  # held: not handed to the handler again while nothing answers
+    assert await queue_counts(vhost, producer, queue) == (0, 3)  # kept unacked, not requeued
+    database_up = True
+    await eventually(lambda: len(handled) == 3, timeout=3)
+    assert sorted(handled) == [(0, 0), (1, 0), (2, 0)]  # the same deliveries, none redelivered
+    await eventually(lambda: queue_counts(vhost, producer, queue), lambda n: n == (0, 0))
+    dead = await queue_counts(vhost, producer, dead_letter_queue_name(queue))
+    assert dead[0] == 0
 
 
 async def test_the_handler_can_ask_to_see_some_deliveries_again_later(

@@ -31,7 +31,7 @@ from shared.messaging import close_connection, connect, dead_letter_queue_name
 from shared.settings import REPO_ROOT, CommonSettings
 from shared.tokens import TokenIssuer, TokenVerifier, generate_key_pair
 from tests.conftest import JwtKeys
-from tests.support.database import scratch_database
+from tests.support.database import admin_execute, scratch_database
 from tests.support.processes import free_port
 from tests.support.rabbit import Vhost, get_message, scratch_vhost
 
@@ -224,6 +224,8 @@ def expired_token(keys: JwtKeys) -> str:
         ("body not JSON", "body is not JSON"),
         ("unknown field in the body", "invalid job request"),
         ("duplicate task ids", "invalid job request"),
+        ("body nested too deeply", "nested too deeply"),
+        ("NUL character in a document", "documents['docs/prd.md']"),
     ],
 )
 async def test_unusable_submissions_are_dead_lettered_with_the_reason_and_create_nothing(
@@ -250,9 +252,14 @@ async def test_unusable_submissions_are_dead_lettered_with_the_reason_and_create
     elif case == "unknown field in the body":
         body = json.dumps({**good, "priority": "high"}).encode()
     elif case == "duplicate task ids":
-        tasks = good["registry"]["tasks"]
-        duplicated = {**good, "registry": {**good["registry"], "tasks": [*tasks, tasks[0]]}}
+        registry = json.loads(good["registry"])  # the file's text, as the CLI sends it
+        tasks = registry["tasks"]
+        duplicated = {**good, "registry": {**registry, "tasks": [*tasks, tasks[0]]}}
         body = json.dumps(duplicated).encode()
+    elif case == "body nested too deeply":
+        body = b'{"registry": ' + b"[" * 5_000 + b"]" * 5_000 + b"}"
+    elif case == "NUL character in a document":
+        body = json.dumps({**good, "documents": {"docs/prd.md": "a\u0000b"}}).encode()
 
     correlation_id = await requester.publish(body, token=token)
 
@@ -327,3 +334,71 @@ async def test_without_a_broker_the_service_still_starts_and_stops_promptly(
 
     assert time.monotonic() - started < 5
     await close_connection()
+
+
+async def test_two_users_with_the_same_message_id_each_get_their_own_job(
+    requester: Requester, issuer: TokenIssuer, engine: AsyncEngine
+) -> None:
+    body = json.dumps(sample_body("flat")).encode()
+    message_id = str(uuid.uuid4())  # producers choose their ids: they can collide
+    alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
+
+    first = await requester.publish(body, token=issuer.issue(alice), message_id=message_id)
+    alice_reply = await requester.reply(first)
+    second = await requester.publish(body, token=issuer.issue(bob), message_id=message_id)
+    bob_reply = await requester.reply(second)
+
+    (bobs_job,) = await jobs_of(engine, bob)
+    assert bob_reply["job_id"] == str(bobs_job["id"]) != alice_reply["job_id"]
+
+
+async def test_a_redelivered_message_is_answered_with_its_own_job_not_the_newest(
+    requester: Requester, issuer: TokenIssuer
+) -> None:
+    token = issuer.issue(str(uuid.uuid4()))
+    body = json.dumps(sample_body("flat")).encode()
+    correlation_id = uuid.uuid4().hex  # one correlation id for all its messages
+    older, newer = str(uuid.uuid4()), str(uuid.uuid4())
+
+    await requester.publish(body, token=token, message_id=older, correlation_id=correlation_id)
+    older_job = (await requester.reply(correlation_id))["job_id"]
+    await requester.publish(body, token=token, message_id=newer, correlation_id=correlation_id)
+    newer_job = (await requester.reply(correlation_id))["job_id"]
+    await requester.publish(body, token=token, message_id=older, correlation_id=correlation_id)
+
+    assert (await requester.reply(correlation_id))["job_id"] == older_job != newer_job
+
+
+async def test_a_submission_during_a_database_outage_is_held_and_then_processed(
+    requester: Requester,
+    issuer: TokenIssuer,
+    engine: AsyncEngine,
+    consumer: SubmitConsumer,
+    producer: AbstractChannel,
+) -> None:
+    database = engine.url.database
+    consumer.max_hold_delay = 0.5
+    user_id = str(uuid.uuid4())
+    body = json.dumps(sample_body("flat")).encode()
+    await admin_execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+    try:
+        await admin_execute(
+            f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+        )
+        correlation_id = await requester.publish(body, token=issuer.issue(user_id))
+        # Long enough for redeliveries with their backoff (1, 2, 4 s) to have started.
+        await asyncio.sleep(8)
+        assert not requester.replies[correlation_id].done()
+    finally:
+        await admin_execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        consumer.max_hold_delay = 30.0
+
+    # Answered as soon as the database is back (a requeued copy would wait 8 s more) ...
+    reply = await requester.reply(correlation_id, timeout=3)
+    (job,) = await jobs_of(engine, user_id)
+    assert reply["job_id"] == str(job["id"])
+    # ... and nothing was dead-lettered on the way.
+    queue = await producer.get_queue(dead_letter_queue_name(SUBMIT_QUEUE))
+    while (dead := await queue.get(fail=False)) is not None:
+        await dead.ack()
+        assert dead.correlation_id != correlation_id

@@ -1,10 +1,17 @@
 """The contexts worker's batch handler, consuming a real queue (scratch vhost) and writing
-to the run's migrated database; jobs are created by the intake function itself."""
+to a database of this module's own; jobs are created by the intake function itself.
+
+The database is the module's own because the worker's events go through the outbox table
+``contexts.outbox``: on the run's shared database the relays of the contexts processes
+that end-to-end tests leave running would claim some of the rows and publish them to
+their own vhost, and this module's event assertions would miss them."""
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
@@ -12,6 +19,7 @@ import msgspec
 import pytest
 from aio_pika.abc import AbstractQueue, AbstractRobustConnection
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,7 +30,7 @@ from sqlalchemy.ext.asyncio import (
 from services.contexts.generation.generators import TemplateGenerator
 from services.contexts.generation.planned_task import PlannedTask
 from services.contexts.generation.verification import verify_context
-from services.contexts.jobs_service import submit_job
+from services.contexts.jobs_service import retry_job, submit_job
 from services.contexts.models import OUTBOX, JobModel, TaskModel
 from services.contexts.queues import (
     GENERATE_DELIVERY_LIMIT,
@@ -33,9 +41,9 @@ from services.contexts.queues import (
     TaskRequested,
 )
 from services.contexts.schemas import JobRequest
-from services.contexts.worker.app import Generators, generate_consumer
+from services.contexts.worker.app import Generators, generate_consumer, undeliverable_consumer
 from services.contexts.worker.settings import WorkerSettings
-from shared.consumer.batch import BatchConsumer
+from shared.consumer.batch import BatchConsumer, Delivery, Retries
 from shared.messaging import (
     Envelope,
     Publisher,
@@ -44,10 +52,14 @@ from shared.messaging import (
     declare_work_queue,
 )
 from shared.outbox import OutboxRelay
+from shared.settings import REPO_ROOT
 from tests.integration.test_consumer import eventually, queue_counts
+from tests.support.database import scratch_database
 from tests.support.openai_server import OpenAIServer, Reply, error_reply, text_reply
-from tests.support.rabbit import Vhost, scratch_vhost
+from tests.support.processes import free_port
+from tests.support.rabbit import Vhost, get_message, scratch_vhost
 
+CONTEXTS_MIGRATIONS = REPO_ROOT / "services" / "contexts" / "migrations"
 KINDS = ("endpoint", "service", "repository", "validator", "util")
 
 
@@ -99,8 +111,14 @@ def vhost() -> Iterator[Vhost]:
 
 
 @pytest.fixture(scope="module")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    created = create_async_engine(database_url, pool_size=5)
+async def worker_database() -> AsyncIterator[str]:
+    async with scratch_database("test_contexts_worker", CONTEXTS_MIGRATIONS) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+async def engine(worker_database: str) -> AsyncIterator[AsyncEngine]:
+    created = create_async_engine(worker_database, pool_size=5)
     yield created
     await created.dispose()
 
@@ -173,13 +191,21 @@ async def start_worker(
 
 
 async def create_job(
-    sessions: async_sessionmaker[AsyncSession], count: int, generator: str = "template"
+    sessions: async_sessionmaker[AsyncSession],
+    count: int,
+    generator: str = "template",
+    *,
+    registry: dict[str, Any] | None = None,
+    documents: dict[str, str] | None = None,
 ) -> tuple[uuid.UUID, uuid.UUID, list[str]]:
     """Submit a job through the intake function; (job id, owner, task ids in order)."""
     user_id = uuid.uuid4()
-    request = msgspec.convert(
-        {"registry": flat_registry(count), "options": {"generator": generator}}, JobRequest
-    )
+    body = {
+        "registry": registry or flat_registry(count),
+        "documents": documents or {},
+        "options": {"generator": generator},
+    }
+    request = msgspec.convert(body, JobRequest)
     async with sessions() as session, session.begin():
         view = await submit_job(session, user_id=user_id, request=request, correlation_id=None)
     job_id = uuid.UUID(str(view.job_id))
@@ -267,15 +293,43 @@ async def test_every_task_of_a_job_gets_one_verified_context_and_the_job_complet
         assert verify_context(row.markdown, planned) == []
         assert row.task_id in row.markdown and row.function_name in row.markdown
 
+    # One progress event per committed batch: the tasks of a batch share its transaction's
+    # finished_at, and each event counts the tasks done up to and including its batch.
+    batch_sizes = Counter(row.finished_at for row in await task_rows(sessions, job_id))
+    done_after_each = list(itertools.accumulate(size for _, size in sorted(batch_sizes.items())))
+    assert len(done_after_each) >= 3  # batches of at most ten
     collected = await events_until_completed(job_events, job_id)
     progress = [e for e in collected if e.type == JOB_PROGRESS]
-    assert len(progress) >= 3  # one per committed batch of at most ten
-    assert [e.data["done"] for e in progress] == sorted(e.data["done"] for e in progress)
+    assert [e.data["done"] for e in progress] == done_after_each
     assert progress[-1].data == {
         "job_id": str(job_id), "status": "completed", "total_tasks": 25, "done": 25, "failed": 0,
     }  # fmt: skip
     assert all(e.user_id == user_id for e in collected)
     await eventually(lambda: queue_counts(vhost, producer, GENERATE_QUEUE), lambda n: n == (0, 0))
+
+
+async def test_each_context_quotes_the_sections_its_task_points_to_in_the_jobs_documents(
+    start_worker: StartWorker,
+    producer: AbstractRobustConnection,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    registry = flat_registry(3)
+    for n, task in enumerate(registry["tasks"]):
+        task["function"]["spec_refs"] = [f"docs/prd.md#rule-{n}"]
+    rules = "".join(
+        f"## Rule {n}\n\nItem handler {n} must check QUOTA-{n}77.\n\n" for n in range(3)
+    )
+    job_id, user_id, task_ids = await create_job(
+        sessions, 3, registry=registry, documents={"docs/prd.md": f"# Items\n\n{rules}"}
+    )
+    await start_worker()
+    await publish_work(producer, [work(job_id, user_id, task_id) for task_id in task_ids])
+    await eventually(lambda: finished(sessions, job_id), timeout=30)
+    for n, row in enumerate(await task_rows(sessions, job_id)):
+        assert row.status == "done", row.error
+        assert f"Item handler {n} must check QUOTA-{n}77." in row.markdown
+        assert all(f"QUOTA-{other}77" not in row.markdown for other in range(3) if other != n)
+        assert "QUOTA" not in str(row.spec)  # stored once with the job, not per task
 
 
 async def test_redelivered_work_for_stored_tasks_is_acked_without_a_second_context(
@@ -378,30 +432,136 @@ async def test_a_model_that_always_writes_an_incomplete_document_fails_the_task_
     assert (completed.data["done"], completed.data["failed"]) == (2, 1)
 
 
-async def test_without_the_database_nothing_is_marked_and_the_work_waits_in_the_queue(
-    start_worker: StartWorker,
+class DatabaseSwitch:
+    """A TCP proxy in front of the module's Postgres that refuses connections until
+    :meth:`switch_on`: a database outage for one engine, with nothing shared stopped."""
+
+    def __init__(self, database_url: str) -> None:
+        target = make_url(database_url)
+        self.target = (target.host or "127.0.0.1", target.port or 5432)
+        port = free_port()
+        self.url = target.set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+        self.port = port
+        self._server: asyncio.Server | None = None
+        self._pipes: set[asyncio.Task[None]] = set()
+
+    async def switch_on(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+
+    async def close(self) -> None:
+        for pipe in self._pipes:
+            pipe.cancel()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+
+        async def pipe(source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
+            try:
+                while data := await source.read(65536):
+                    sink.write(data)
+                    await sink.drain()
+            finally:
+                sink.close()
+
+        pipes = {
+            asyncio.create_task(pipe(reader, upstream_writer)),
+            asyncio.create_task(pipe(upstream_reader, writer)),
+        }
+        self._pipes |= pipes
+        await asyncio.gather(*pipes, return_exceptions=True)
+        self._pipes -= pipes
+
+
+async def test_during_a_database_outage_the_work_is_held_without_using_its_delivery_limit(
     producer: AbstractRobustConnection,
     sessions: async_sessionmaker[AsyncSession],
+    worker_database: str,
     vhost: Vhost,
 ) -> None:
     job_id, user_id, task_ids = await create_job(sessions, 4)
-    dead = create_async_engine("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
-    lost = async_sessionmaker(dead, expire_on_commit=False)
-    conn = await connect(vhost.url, name="worker-without-db")
-    settings = WorkerSettings(worker_retry_backoff_seconds=0.2)
-    consumer = generate_consumer(conn, lost, Generators(settings), settings)
+    switch = DatabaseSwitch(worker_database)
+    engine = create_async_engine(switch.url)
+    conn = await connect(vhost.url, name="worker-during-outage")
+    settings = WorkerSettings(worker_retry_backoff_seconds=0.05)
+    consumer = generate_consumer(
+        conn, async_sessionmaker(engine, expire_on_commit=False), Generators(settings), settings
+    )
+    deliveries_before: list[int] = []  # the broker's count of each delivery the worker got
+    handle = consumer.handler
+
+    async def counting(deliveries: list[Delivery]) -> Retries | None:
+        deliveries_before.extend(delivery.previous_deliveries for delivery in deliveries)
+        return await handle(deliveries)
+
+    consumer.handler = counting
     await consumer.start()
     try:
         await publish_work(producer, [work(job_id, user_id, t) for t in task_ids])
-        await asyncio.sleep(1.5)  # a few failed rounds, each handing the batch back
+        await asyncio.sleep(1.5)  # requeued at 0.05, 0.1, 0.2, ... s this would count 5+
         assert {row.status for row in await task_rows(sessions, job_id)} == {"queued"}
         assert (await job_row(sessions, job_id)).status == "queued"
+        assert await queue_counts(vhost, producer, GENERATE_QUEUE) == (0, 4)  # held, unacked
+        await switch.switch_on()
+        await eventually(lambda: finished(sessions, job_id), timeout=15)
     finally:
         await consumer.stop(grace_period=5)
         await conn.close()
-        await dead.dispose()
-    # Once a worker with a database takes them, the job completes: nothing was lost.
-    await start_worker()
-    await eventually(lambda: finished(sessions, job_id), timeout=30)
+        await engine.dispose()
+        await switch.close()
+    # Nothing was lost, nothing attempted twice, and no delivery counted toward the limit.
     rows = await task_rows(sessions, job_id)
     assert [(row.status, row.attempts) for row in rows] == [("done", 1)] * 4
+    assert deliveries_before and set(deliveries_before) == {0}
+    await eventually(lambda: queue_counts(vhost, producer, GENERATE_QUEUE), lambda n: n == (0, 0))
+
+
+async def test_work_the_broker_gives_up_on_fails_its_task_so_the_job_finishes_and_can_be_retried(
+    start_worker: StartWorker,
+    producer: AbstractRobustConnection,
+    sessions: async_sessionmaker[AsyncSession],
+    job_events: AbstractQueue,
+    vhost: Vhost,
+) -> None:
+    job_id, user_id, (doomed, fine) = await create_job(sessions, 2)
+    conn = await connect(vhost.url, name="worker-dead-letters")
+    settings = WorkerSettings(worker_retry_backoff_seconds=0.05)
+    dead_letters = undeliverable_consumer(conn, sessions, settings)
+    await dead_letters.start()
+    try:
+        # A consumer that dies on the doomed task's work every time hands it back until
+        # the broker dead-letters it (x-death reason delivery_limit).
+        await publish_work(producer, [work(job_id, user_id, doomed)])
+        async with producer.channel() as channel:
+            queue = await channel.get_queue(GENERATE_QUEUE)
+            for _ in range(GENERATE_DELIVERY_LIMIT + 1):
+                message = await get_message(queue)
+                await message.nack(requeue=True)
+
+        async def doomed_row() -> Any:
+            return next(r for r in await task_rows(sessions, job_id) if r.task_id == doomed)
+
+        await eventually(doomed_row, lambda row: row.status == "failed")
+        row = await doomed_row()
+        assert (row.error, row.markdown) == ("delivery limit reached", None)
+        assert (await job_row(sessions, job_id)).failed == 1
+
+        await start_worker()
+        await publish_work(producer, [work(job_id, user_id, fine)])
+        await eventually(lambda: finished(sessions, job_id), timeout=15)
+    finally:
+        await dead_letters.stop(grace_period=5)
+        await conn.close()
+    job = await job_row(sessions, job_id)
+    assert (job.status, job.done, job.failed) == ("completed_with_errors", 1, 1)
+    collected = await events_until_completed(job_events, job_id)
+    (completed,) = [e for e in collected if e.type == JOB_COMPLETED]
+    assert (completed.data["status"], completed.data["failed"]) == ("completed_with_errors", 1)
+
+    async with sessions() as session:
+        view = await retry_job(session, user_id, job_id)  # not 409 "still running"
+    assert (view.status, view.failed) == ("running", 0)
+    requeued = next(r for r in await task_rows(sessions, job_id) if r.task_id == doomed)
+    assert (requeued.status, requeued.error) == ("queued", None)

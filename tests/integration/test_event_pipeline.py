@@ -92,8 +92,8 @@ async def wait_for_handled(engine: AsyncEngine, count: int, timeout: float = 15.
 class CrashAfterPublish(Publisher):
     """The real publisher, but the relay 'dies' right after the broker confirmed."""
 
-    async def publish_many(self, envelopes, *, chunk_size=100):  # type: ignore[no-untyped-def]
-        await super().publish_many(envelopes, chunk_size=chunk_size)
+    async def publish_many(self, envelopes, **options):  # type: ignore[no-untyped-def]
+        await super().publish_many(envelopes, **options)
         raise RuntimeError("relay killed between publish and mark-sent")
 
 

@@ -208,6 +208,31 @@ async def test_publish_many_delivers_each_message_exactly_once(
     assert [e.data["n"] for e in received] == list(range(500))
 
 
+async def test_publish_many_routes_each_message_by_its_own_key_or_its_type(
+    channel: AbstractChannel, publisher: Publisher
+) -> None:
+    entity, special = unique("keyed"), unique("special.")
+    by_type = await declare_work_queue(
+        channel, unique("bytype."), routing_keys=[f"tests.{entity}.*"]
+    )
+    by_key = await declare_work_queue(channel, unique("bykey."), routing_keys=[special])
+    sent = [event(entity, n=n) for n in range(10)]
+    keyed = {envelope.id: special for envelope in sent if envelope.data["n"] % 3 == 0}
+    await publisher.publish_many(sent, chunk_size=4, routing_keys=keyed)
+
+    async def drain(queue: Any, count: int) -> list[int]:
+        got = []
+        for _ in range(count):
+            message = await get_message(queue, timeout=5)
+            got.append(from_message(message).data["n"])
+            await message.ack()
+        assert await queue.get(fail=False) is None  # nothing went to both queues
+        return got
+
+    assert await drain(by_key, 4) == [0, 3, 6, 9]
+    assert await drain(by_type, 6) == [1, 2, 4, 5, 7, 8]
+
+
 async def test_publish_many_reports_what_was_and_was_not_published(
     channel: AbstractChannel, publisher: Publisher
 ) -> None:

@@ -184,6 +184,10 @@ async def test_another_users_todo_and_bad_ids_are_404(make_caller):
         ("POST", {"title": "x", "colour": "red"}, "colour"),
         ("POST", {"title": "x", "tags": ["ok", " "]}, "tags[1]"),
         ("POST", {"title": "x", "due_at": "tomorrow"}, "due_at"),
+        ("POST", {"title": "buy\u0000milk"}, "title"),
+        ("POST", {"title": "x", "description": "a\u0000b"}, "description"),
+        ("POST", {"title": "x", "tags": ["ok", "b\u0000d"]}, "tags[1]"),
+        ("PATCH", {"title": "bell\u0007"}, "title"),
         ("PATCH", {"title": None}, "title"),
         ("PATCH", {"status": "done"}, "status"),
     ],
@@ -210,6 +214,8 @@ async def test_list_parses_its_query(make_caller):
     assert await titles(priority=["low", "urgent"], sort="title") == ["a", "b"]
     assert await titles(tag=["x", "y"]) == ["a"]
     assert await titles(q="B") == ["b"]
+    assert await titles(number=2**31 - 1) == []
+    assert await titles(q="line\nbreak") == []
 
     first = (await me.request("GET", TODOS, params={"limit": 2, "sort": "priority"})).json()
     assert [t["title"] for t in first["items"]] == ["a", "c"]
@@ -218,7 +224,13 @@ async def test_list_parses_its_query(make_caller):
     wrong_sort = await me.request("GET", TODOS, params={"cursor": first["next_cursor"]})
     error = error_of(wrong_sort, 400, "VALIDATION_ERROR")
     assert error["details"]["fields"][0]["key"] == "cursor"
-    for params, key in (({"limit": 101}, "limit"), ({"sort": "id"}, "sort")):
+    for params, key in (
+        ({"limit": 101}, "limit"),
+        ({"sort": "id"}, "sort"),
+        ({"number": 2**31}, "number"),  # beyond a Postgres integer
+        ({"q": "a\u0000"}, "q"),
+        ({"tag": ["x", "\u0000"]}, "tag"),
+    ):
         response = await me.request("GET", TODOS, params=params)
         assert error_of(response, 400, "VALIDATION_ERROR")["details"]["fields"][0]["key"] == key
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from services.chat.controllers import user_now
@@ -14,6 +15,8 @@ from services.chat.pagination import (
     decode_message_cursor,
     message_cursor,
 )
+from services.chat.schemas import ChatRequest
+from services.chat.tool_args import TOOL_ARGUMENTS
 from services.chat.turn import title_of
 from shared.errors import ValidationFailed
 
@@ -58,8 +61,44 @@ def test_now_is_aware_in_the_users_zone():
     assert user_now(None).utcoffset().total_seconds() == 0
 
 
-@pytest.mark.parametrize("zone", ["Mars/Olympus", "../../etc/passwd", "Europe/"])
+@pytest.mark.parametrize(
+    "zone",
+    # Directories of the zone database and over-long names fail with OSError, not
+    # ZoneInfoNotFoundError: still the caller's mistake, a 400.
+    ["Mars/Olympus", "../../etc/passwd", "Europe/", "Europe", "America", "Etc", "x" * 300],
+)
 def test_an_unknown_zone_is_a_validation_error(zone):
     with pytest.raises(ValidationFailed) as raised:
         user_now(zone)
-    assert raised.value.details["fields"][0]["key"] == "x-timezone"
+    field = raised.value.details["fields"][0]
+    assert (field["key"], field["source"]) == ("x-timezone", "header")
+
+
+@pytest.mark.parametrize("message", ["hi\u0000there", "\u0007", "nul at the end\u0000"])
+def test_a_message_with_control_characters_is_refused(message):
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"message": message}, ChatRequest)
+
+
+def test_a_message_may_span_lines():
+    text = "add these:\n\tmilk\r\n\teggs"
+    assert msgspec.convert({"message": text}, ChatRequest).message == text
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments"),
+    [
+        ("complete_task", {"number": 2**31}),  # beyond the todos service's integer
+        ("update_task", {"number": 1, "title": "a\u0000b"}),
+        ("add_task", {"title": "ok", "tags": ["a\u0000"]}),
+        ("add_task", {"title": "ok", "description": "\u0000"}),
+        ("find_tasks", {"query": "meet\u0000ing"}),
+    ],
+)
+def test_tool_arguments_the_todos_service_cannot_store_are_refused(tool, arguments):
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert(arguments, TOOL_ARGUMENTS[tool])
+
+
+def test_the_largest_task_number_is_accepted():
+    assert msgspec.convert({"number": 2**31 - 1}, TOOL_ARGUMENTS["delete_task"]).number == 2**31 - 1

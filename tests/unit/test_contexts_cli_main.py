@@ -8,9 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from rich.console import Console
 
 from services.contexts.cli.gateway_client import SseParser, describe_error
-from services.contexts.cli.main import main, parser
+from services.contexts.cli.main import _exit_code, main, parser
 from tests.support.processes import free_port
 
 SAMPLES = Path("/work/shared/samples")
@@ -119,3 +120,35 @@ def test_an_unreachable_broker_exits_2_and_hides_the_password(
     err = capsys.readouterr().err
     assert "cannot connect to the broker at amqp://guest@127.0.0.1:" in err
     assert "s3cret" not in err
+
+
+class Terminal:
+    """Standard input that is a terminal (the password prompt only asks on one)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_without_a_password_it_is_asked_for_not_taken_from_the_command_line(
+    project_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CONTEXTS_PASSWORD", "CONTEXTS_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    asked: list[str] = []
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("getpass.getpass", lambda prompt: asked.append(prompt) or "secret")
+    url = f"http://127.0.0.1:{free_port()}"  # the login then fails to connect
+
+    code = main(["generate", str(project_dir), "--email", "ada@example.com", "--gateway-url", url])
+
+    assert asked == ["password for ada@example.com: "]
+    assert code == 2 and "credentials needed" not in capsys.readouterr().err
+
+
+def test_after_failures_the_retry_endpoint_is_named() -> None:
+    console = Console(record=True, width=200)
+
+    code = _exit_code({"job_id": "j1", "status": "completed_with_errors", "failed": 2}, console)
+
+    assert code == 1
+    assert "POST /api/v1/contexts/jobs/j1/retry" in console.export_text()

@@ -16,6 +16,7 @@ from services.contexts.cli.project import (
     read_project,
     write_results,
 )
+from services.contexts.generation.registry import updated_registry
 
 SAMPLES = Path("/work/shared/samples")
 
@@ -41,6 +42,8 @@ def test_the_registry_and_the_documents_it_refers_to_are_read(project_dir: Path)
     assert project.documents["docs/prd.md"] == (project_dir / "docs/prd.md").read_text()
     body = project.job_body(generator="llm", regenerate=True)
     assert body["options"] == {"generator": "llm", "regenerate": True}
+    # The file's text as it is: the service keeps it byte for byte.
+    assert body["registry"] == (project_dir / ".claude_tasks" / "task_registry.json").read_text()
 
 
 def test_spec_refs_of_the_tree_shape_are_found_too(tmp_path: Path) -> None:
@@ -162,10 +165,35 @@ def test_the_updated_registry_keeps_the_layout_of_the_users_file(project_dir: Pa
         json.dumps(registry, indent=4, ensure_ascii=False) + "\n"
     )
     project = read_project(project_dir)
-    registry["tasks"][0]["status"] = "context_ready"
+    sent = project.job_body(generator="template", regenerate=False)["registry"]
+    context_file = ".claude_tasks/contexts/backend_task_1_context.md"
 
-    write_results(project, {}, json.dumps(registry, separators=(",", ":")))
+    # What the service answers for the text it was sent.
+    write_results(project, {}, updated_registry(sent, {"backend_task_1": context_file}))
 
+    registry["tasks"][0].update(status="context_ready", context_file=context_file)
     assert project.registry_path.read_text() == (
         json.dumps(registry, indent=4, ensure_ascii=False) + "\n"
     )
+
+
+def test_an_archive_naming_a_file_twice_is_refused() -> None:
+    data = make_archive(
+        {
+            ".claude_tasks/task_registry.json": b'{"tasks": []}',
+            "./.claude_tasks/task_registry.json": b"# not the registry",
+        }
+    )
+    with pytest.raises(ProjectError, match="twice"):
+        read_archive(data)
+
+
+def test_a_registry_answer_that_is_not_json_writes_nothing(project_dir: Path) -> None:
+    project = read_project(project_dir)
+    context = ".claude_tasks/contexts/backend_task_115_context.md"
+
+    with pytest.raises(ProjectError, match="not valid JSON"):
+        write_results(project, {context: "# Task"}, "# Task backend_task_115\n")
+
+    assert project.registry_path.read_text() == project.registry_text
+    assert not (project_dir / context).exists()

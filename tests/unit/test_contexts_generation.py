@@ -11,6 +11,7 @@ import msgspec
 import pytest
 
 from services.contexts.generation.context_template import SECTIONS
+from services.contexts.generation.documents import attach_excerpts
 from services.contexts.generation.generators import TemplateGenerator
 from services.contexts.generation.planned_task import PlannedTask
 from services.contexts.generation.registry import parse_registry
@@ -26,7 +27,11 @@ def planned(name: str) -> list[PlannedTask]:
     root = SAMPLES / name
     raw = json.loads((root / ".claude_tasks" / "task_registry.json").read_text())
     documents = {f"docs/{p.name}": p.read_text() for p in (root / "docs").iterdir()}
-    return parse_registry(raw).plan(documents, regenerate=True).tasks
+    tasks = parse_registry(raw).plan(documents, regenerate=True).tasks
+    # As the worker sees them: the spec as stored, the excerpt texts attached from the
+    # job's documents.
+    stored = msgspec.json.decode(msgspec.json.encode(tasks), type=list[PlannedTask])
+    return [attach_excerpts(task, documents) for task in stored]
 
 
 ALL_TASKS = [task for name in ("flat", "tree") for task in planned(name)]

@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from services.contexts.generation.documents import attach_excerpts
 from services.contexts.generation.registry import (
     PlannedTask,
     Registry,
@@ -91,8 +92,9 @@ def test_flat_task_carries_its_fields_links_and_excerpts() -> None:
     assert [d.task_id for d in get_todo.depends_on] == ["backend_task_111", "backend_task_116"]
     assert [f.task_id for f in get_todo.frontend_dependents] == ["frontend_task_055"]
     assert [e.source for e in get_todo.excerpts] == ["docs/prd.md#todo-management"]
-    assert get_todo.excerpts[0].text.startswith("## Todo Management")
-    assert "## Tags" not in get_todo.excerpts[0].text  # the section ends at the next heading
+    (excerpt,) = attach_excerpts(get_todo, documents).excerpts
+    assert excerpt.text.startswith("## Todo Management")
+    assert "## Tags" not in excerpt.text  # the section ends at the next heading
 
     # dependents: validateTagName is used by fetchTodo, rotateRefreshToken, dispatchToolCall
     tag_validator = tasks["backend_task_121"]
@@ -132,7 +134,9 @@ def test_a_planned_task_survives_storage_as_json(name: str) -> None:
 def test_two_tasks_may_not_share_a_context_file() -> None:
     raw = json.loads(sample("tree")[0])
     for module in (0, 1):
-        raw["backend_tasks"][module]["subtasks"][0]["subtasks"][0]["context_file"] = "same.md"
+        raw["backend_tasks"][module]["subtasks"][0]["subtasks"][0]["context_file"] = (
+            ".claude_tasks/contexts/same.md"
+        )
     found = problem(raw)
     assert found.where == "$.backend_tasks[1].subtasks[0].subtasks[0].context_file"
     assert "1.1.1" in found.message
@@ -140,9 +144,11 @@ def test_two_tasks_may_not_share_a_context_file() -> None:
 
 def test_tree_task_keeps_its_own_context_file() -> None:
     raw = json.loads(sample("tree")[0])
-    raw["backend_tasks"][0]["subtasks"][0]["subtasks"][0]["context_file"] = "ctx/activity.md"
+    raw["backend_tasks"][0]["subtasks"][0]["subtasks"][0]["context_file"] = (
+        ".claude_tasks/contexts/activity.md"
+    )
     plan = parse_registry(raw).plan({}, regenerate=False)
-    assert plan.tasks[0].context_file == "ctx/activity.md"
+    assert plan.tasks[0].context_file == ".claude_tasks/contexts/activity.md"
 
 
 # -- malformed registries --------------------------------------------------------------------
@@ -251,6 +257,38 @@ def test_tree_subtasks_and_context_files_are_checked() -> None:
     tree = copy.deepcopy(raw)
     tree["backend_tasks"][2]["subtasks"][0]["subtasks"][0]["context_file"] = "../../etc/x.md"
     assert problem(tree).where == "$.backend_tasks[2].subtasks[0].subtasks[0].context_file"
+
+
+@pytest.mark.parametrize(
+    "context_file",
+    [
+        ".git/config",
+        "src/app.py",
+        ".claude_tasks/task_registry.json",
+        ".claude_tasks/contexts/../../src/app.md",
+        ".claude_tasks/contexts/sub/x.md",
+        ".claude_tasks/contexts/.hidden.md",
+        ".claude_tasks/contexts/x.py",
+    ],
+)
+def test_a_tree_task_may_only_name_a_file_of_the_contexts_folder(context_file: str) -> None:
+    # The archive is unpacked into the project: anything else could overwrite its files.
+    raw = json.loads(sample("tree")[0])
+    raw["backend_tasks"][2]["subtasks"][0]["subtasks"][0]["context_file"] = context_file
+    found = problem(raw)
+    assert found.where == "$.backend_tasks[2].subtasks[0].subtasks[0].context_file"
+    assert ".claude_tasks/contexts/<name>.md" in found.message
+
+
+@pytest.mark.parametrize(
+    ("field", "where"),
+    [("title", "$.tasks[1].title"), ("id", "$.tasks[1].id")],
+)
+def test_a_nul_character_anywhere_names_its_place(field: str, where: str) -> None:
+    task = {"id": "backend_task_002", "category": "backend", "title": "ok"}
+    bad = {**task, field: "before\x00after"}
+    found = problem({"tasks": [{**task, "id": "backend_task_001"}, bad]})
+    assert found.where == where and "NUL" in found.message
 
 
 def test_more_than_twenty_thousand_tasks() -> None:

@@ -1,10 +1,22 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
+import msgspec
+import pytest
+from litestar import Litestar, post
 from litestar.exceptions import MethodNotAllowedException, ValidationException
+from litestar.params import JSONBody
+from litestar.testing import TestClient
 
-from shared.errors import RateLimited, VersionConflict, describe, error_body
+from shared.errors import (
+    EXCEPTION_HANDLERS,
+    RateLimited,
+    VersionConflict,
+    describe,
+    error_body,
+)
 from shared.logging import request_id_var
 
 
@@ -52,3 +64,26 @@ def test_a_lost_database_connection_is_503_not_500() -> None:
     # A bad query is our bug, not an outage.
     bad_query = DBAPIError("SELEC", {}, asyncpg.exceptions.PostgresSyntaxError("syntax"))
     assert describe(bad_query)[:2] == (500, "INTERNAL_ERROR")
+
+
+def test_a_too_deeply_nested_json_body_is_a_400() -> None:
+    with pytest.raises(RecursionError) as raised:
+        msgspec.json.decode(b"[" * 5_000 + b"]" * 5_000)
+    status, code, message, _, _ = describe(raised.value)
+    assert (status, code) == (400, "VALIDATION_ERROR") and "nested" in message
+
+
+def test_a_service_answers_a_too_deeply_nested_body_with_400_in_the_envelope() -> None:
+    @post("/items")
+    async def create(data: JSONBody[dict[str, Any]]) -> dict[str, Any]:
+        return data
+
+    app = Litestar([create], exception_handlers=EXCEPTION_HANDLERS)  # type: ignore[arg-type]
+    with TestClient(app) as client:
+        response = client.post(
+            "/items",
+            content=b'{"registry": ' + b"[" * 5_000 + b"]" * 5_000 + b"}",
+            headers={"content-type": "application/json"},
+        )
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "VALIDATION_ERROR"

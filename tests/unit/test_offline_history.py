@@ -72,6 +72,28 @@ def test_answers_finish_the_original_request() -> None:
     assert _answer_to(question, parse("show my tasks", NOW), NOW) is None  # a new request
 
 
+def test_a_number_that_was_not_offered_is_never_read_as_a_position() -> None:
+    # Tasks 2 and 5 were offered; "1" is neither (and not "the first one"), "7" neither.
+    question = open_question(asked("delete the meeting task"))
+    assert question is not None
+    assert _answer_to(question, parse("1", NOW), NOW) is None
+    assert _answer_to(question, parse("task 7", NOW), NOW) is None
+    assert _answer_to(question, parse("the first one", NOW), NOW) == ChangeStatus(
+        "delete", (TaskRef(number=2),)
+    )
+
+
+def test_after_asking_again_the_next_answer_still_finishes_the_request() -> None:
+    history = [
+        *asked("delete the meeting task"),
+        user("1"),
+        assistant(replies.pick_again(MEETINGS, UTC)),
+    ]
+    question = open_question(history)
+    assert question is not None and question.request == "delete the meeting task"
+    assert _answer_to(question, parse("5", NOW), NOW) == ChangeStatus("delete", (TaskRef(5),))
+
+
 def test_an_answer_keeps_the_changes_asked_for() -> None:
     question = open_question(asked("rename the meeting task to Standup"))
     assert question is not None
@@ -120,9 +142,20 @@ def test_deleted_tasks_can_be_found_by_name_until_restored() -> None:
     assert deleted_matching(history, "bills") == []
 
 
-def test_the_current_message_is_not_its_own_history() -> None:
-    turn = Turn(message="2", history=[assistant("Which one do you mean?"), user("2")], now=NOW)
-    assert earlier_messages(turn) == [assistant("Which one do you mean?")]
+def test_a_retry_after_a_failed_turn_still_answers_the_question() -> None:
+    # "2" was sent once, the turn failed (its message stayed stored, unanswered), and the
+    # user sends "2" again: it still answers "which one?".
+    question_asked = asked("delete the meeting task")
+    retry = Turn(message="2", history=[*question_asked, user("2")], now=NOW)
+    earlier = earlier_messages(retry)
+    assert earlier == question_asked
+    question = open_question(earlier)
+    assert question is not None and question.request == "delete the meeting task"
+
+
+def test_an_earlier_different_message_is_kept() -> None:
+    turn = Turn(message="5", history=[assistant("Which one do you mean?"), user("2")], now=NOW)
+    assert earlier_messages(turn) == [assistant("Which one do you mean?"), user("2")]
 
 
 def test_nothing_to_undo_after_an_edit() -> None:

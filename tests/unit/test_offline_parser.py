@@ -174,7 +174,7 @@ CONVERSING: list[tuple[str, Intent]] = [
     ("oops, undo that", Undo()),
     ("bring it back", Undo()),
     ("restore it", Undo()),
-    ("2", Choose(number=2, position=2)),
+    ("2", Choose(number=2)),  # a task number, never a position
     ("task 4", Choose(number=4)),
     ("#4", Choose(number=4)),
     ("the second one", Choose(position=2)),

@@ -45,4 +45,13 @@ def test_renaming_says_the_new_title() -> None:
 
 
 def test_an_empty_listing_says_so() -> None:
-    assert replies.listing([], "pending tasks", PARIS) == "You have no pending tasks."
+    assert replies.listing([], "pending tasks", PARIS, more=False) == "You have no pending tasks."
+
+
+def test_a_listing_cut_to_one_page_says_so_and_how_to_narrow_it() -> None:
+    tasks = [{"number": n, "title": f"Task {n}", "status": "pending"} for n in (1, 2)]
+    whole = replies.listing(tasks, "tasks", PARIS, more=False)
+    assert whole.splitlines()[0] == "Your tasks (2):"
+    cut = replies.listing(tasks, "tasks", PARIS, more=True)
+    assert "first 2" in cut.splitlines()[0]
+    assert cut.splitlines()[-1] == replies.NARROW

@@ -15,8 +15,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from services.chat.engine_api import HistoryMessage, Toolbox, Turn
-from services.chat.offline import history as past
-from services.chat.offline import replies
+from services.chat.offline import history, replies
 from services.chat.offline.dates import find_when
 from services.chat.offline.intents import (
     Action,
@@ -38,6 +37,8 @@ _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
     "complete": ("pending", "all"),
     "reopen": ("completed", "all"),
 }
+# Tasks one message may change ("delete tasks 1, 2 and 3"); more is refused, not cut short.
+MAX_TARGETS = 10
 _STOPWORDS = {"the", "a", "an", "my", "to", "for", "of", "and", "with", "about", "on", "in", "at"}
 
 
@@ -49,15 +50,18 @@ class OfflineEngine:
         find_when("tomorrow at 5pm", datetime.now(UTC))
 
     async def run(self, turn: Turn, tools: Toolbox) -> str:
-        history = past.earlier_messages(turn)
+        earlier = history.earlier_messages(turn)
         intent = parse(turn.message, turn.now)
-        question = past.open_question(history)
+        question = history.open_question(earlier)
         if question is not None:
-            intent = _answer_to(question, intent, turn.now) or intent
-        return await _Turn(tools, history, turn.now.tzinfo).handle(intent)
+            answer = _answer_to(question, intent, turn.now)
+            if answer is None and isinstance(intent, Choose):  # a number not offered: ask again
+                return replies.pick_again(question.candidates, turn.now.tzinfo)
+            intent = answer or intent
+        return await _Handler(tools, earlier, turn.now.tzinfo).handle(intent)
 
 
-def _answer_to(question: past.Question, intent: Intent, now: datetime) -> Intent | None:
+def _answer_to(question: history.Question, intent: Intent, now: datetime) -> Intent | None:
     """The original request with the chosen task, when ``intent`` answers ``question``."""
     number = _chosen(question.candidates, intent)
     if number is None:
@@ -74,8 +78,8 @@ def _answer_to(question: past.Question, intent: Intent, now: datetime) -> Intent
 def _chosen(candidates: list[dict[str, Any]], intent: Intent) -> int | None:
     numbers = [int(task["number"]) for task in candidates]
     if isinstance(intent, Choose):
-        if intent.number is not None and (intent.number in numbers or intent.position is None):
-            return intent.number
+        if intent.number is not None:  # only one of the tasks offered, never another
+            return intent.number if intent.number in numbers else None
         if intent.position is not None:
             index = intent.position - 1 if intent.position > 0 else len(numbers) - 1
             return numbers[index] if 0 <= index < len(numbers) else None
@@ -88,12 +92,12 @@ def _chosen(candidates: list[dict[str, Any]], intent: Intent) -> int | None:
     return None
 
 
-class _Turn:
+class _Handler:
     """One answer: the tools, the history and the user's zone, shared by the handlers."""
 
-    def __init__(self, tools: Toolbox, history: list[HistoryMessage], tz: tzinfo | None) -> None:
+    def __init__(self, tools: Toolbox, earlier: list[HistoryMessage], tz: tzinfo | None) -> None:
         self.tools = tools
-        self.history = history
+        self.earlier = earlier
         self.tz = tz
 
     async def handle(self, intent: Intent) -> str:
@@ -139,9 +143,12 @@ class _Turn:
         result = await self.tools.call("list_tasks", arguments)
         if "error" in result:
             return replies.refused("list_tasks", result)
-        return replies.listing(result.get("tasks") or [], intent.label, self.tz)
+        tasks = result.get("tasks") or []
+        return replies.listing(tasks, intent.label, self.tz, more=bool(result.get("has_more")))
 
     async def change_status(self, intent: ChangeStatus) -> str:
+        if len(intent.targets) > MAX_TARGETS:
+            return replies.too_many_targets(MAX_TARGETS)
         lines = []
         for ref in intent.targets:
             found = await self.resolve(ref, intent.action)
@@ -178,9 +185,13 @@ class _Turn:
         found = await self.resolve(intent.target, "update")
         if isinstance(found, str):
             return found
-        listed = await self.tools.call("list_tasks", {"status": "all", "limit": 100})
-        current = [t for t in listed.get("tasks") or [] if t.get("number") == found]
-        tags = [*(current[0].get("tags") or [] if current else []), *intent.tags]
+        listed = await self.tools.call("list_tasks", {"number": found, "limit": 1})
+        if "error" in listed:
+            return replies.refused("list_tasks", listed)
+        current = listed.get("tasks") or []
+        if not current:
+            return replies.refused("update_task", {"error": f"no task number {found}"})
+        tags = [*(current[0].get("tags") or []), *intent.tags]
         changes = {"tags": list(dict.fromkeys(tags))}
         result = await self.tools.call("update_task", {"number": found, **changes})
         if "error" in result:
@@ -188,12 +199,12 @@ class _Turn:
         return replies.updated(result, changes, self.tz)
 
     async def undo(self) -> str:
-        calls = past.last_undoable(self.history)
+        calls = history.last_undoable(self.earlier)
         if not calls:
             return replies.NOTHING_TO_UNDO
         lines = []
         for call in calls:
-            tool = past.INVERSE[str(call.tool_name)]
+            tool = history.INVERSE[str(call.tool_name)]
             number = (call.tool_result or {}).get("number")
             result = await self.tools.call(tool, {"number": number})
             lines.append(
@@ -206,10 +217,10 @@ class _Turn:
         if ref.number is not None:
             return ref.number
         if ref.name is None:  # "it": the task the conversation last touched
-            number = past.last_task_number(self.history)
+            number = history.last_task_number(self.earlier)
             return number if number is not None else replies.WHICH_TASK
         if action == "restore":  # deleted tasks are found only in this conversation
-            deleted = past.deleted_matching(self.history, ref.name)
+            deleted = history.deleted_matching(self.earlier, ref.name)
             if len(deleted) == 1:
                 return int(deleted[0]["number"])
             return replies.restore_which(ref.name, len(deleted))

@@ -133,7 +133,8 @@ UPDATE = (
 TAG = (
     rf"^(?:tag|label)\s+{_TARGET}\s+(?:with|as)\s+(?:the\s+)?(?:tags?\s+)?(?P<tags>.+)$",
     rf"^add\s+(?:the\s+)?(?:tags?|labels?)\s+(?P<tags>.+?)\s+to\s+{_TARGET}$",
-    rf"^add\s+(?P<tags>#[\w-]+(?:\s*(?:,|and|&)?\s*#[\w-]+)*)\s+to\s+{_TARGET}$",
+    # Possessive: the spaces around a separator can only be read one way (no backtracking).
+    rf"^add\s+(?P<tags>#[\w-]++(?:\s*+(?:,|and|&)?+\s*+#[\w-]++)*+)\s+to\s+{_TARGET}$",
 )
 _DONE = r"(?:done|complete|completed|finished)"
 REOPEN = (

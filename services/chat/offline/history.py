@@ -31,7 +31,13 @@ class Question:
 
 
 def earlier_messages(turn: Turn) -> list[HistoryMessage]:
-    """The history without the current message, whether or not the store already added it."""
+    """The history, less a failed attempt at this same message.
+
+    The history never holds the current message itself. But when a turn fails (the todos
+    service down, say), its user message stays stored without an answer; the user then
+    sends the same words again. Dropping that unanswered copy lets the retry be read as the
+    first attempt would have been, e.g. as the answer to the question asked just before.
+    """
     history = list(turn.history)
     if history and history[-1].role == "user" and history[-1].content == turn.message:
         history.pop()
@@ -39,24 +45,28 @@ def earlier_messages(turn: Turn) -> list[HistoryMessage]:
 
 
 def open_question(history: list[HistoryMessage]) -> Question | None:
-    """The clarifying question the previous answer asked, if it asked one."""
+    """The clarifying question the previous answer asked, if it asked one.
+
+    When that answer asked again (the reply named no task offered), the request and its
+    candidates are those of the question before it.
+    """
     spoken = [i for i, message in enumerate(history) if message.role != "tool"]
-    if len(spoken) < 2:
-        return None
-    answer, request = spoken[-1], spoken[-2]
-    if history[answer].role != "assistant" or WHICH_ONE not in history[answer].content:
-        return None
-    if history[request].role != "user":
-        return None
-    candidates: list[dict[str, Any]] = []
-    for message in history[request + 1 : answer]:
-        if message.tool_name == "find_tasks" and message.tool_result:
-            tasks = message.tool_result.get("tasks") or []
-            if len(tasks) > 1:
-                candidates = tasks
-    if not candidates:
-        return None
-    return Question(history[request].content, candidates)
+    while len(spoken) >= 2:
+        answer, request = spoken[-1], spoken[-2]
+        if history[answer].role != "assistant" or WHICH_ONE not in history[answer].content:
+            return None
+        if history[request].role != "user":
+            return None
+        candidates: list[dict[str, Any]] = []
+        for message in history[request + 1 : answer]:
+            if message.tool_name == "find_tasks" and message.tool_result:
+                tasks = message.tool_result.get("tasks") or []
+                if len(tasks) > 1:
+                    candidates = tasks
+        if candidates:
+            return Question(history[request].content, candidates)
+        spoken = spoken[:-2]  # asked again: look at the question before
+    return None
 
 
 def last_undoable(history: list[HistoryMessage]) -> list[HistoryMessage]:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-Priority = Literal["low", "medium", "high", "urgent"]
+from services.chat.tool_args import Priority
+
 StatusFilter = Literal["all", "pending", "completed"]
 Action = Literal["complete", "reopen", "delete", "restore"]
 ChatKind = Literal["help", "greeting", "thanks", "cancel", "bulk", "unknown"]
@@ -80,8 +81,8 @@ class Undo:
 class Choose:
     """An answer to "which one do you mean?": a task number or a position in the list."""
 
-    number: int | None = None  # "task 4", "#4", "4"
-    position: int | None = None  # "the second one" -> 2
+    number: int | None = None  # "task 4", "#4", "4": a task number, never a position
+    position: int | None = None  # "the second one" -> 2 (ordinal words only)
 
 
 @dataclass(frozen=True)

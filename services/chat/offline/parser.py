@@ -25,7 +25,6 @@ from services.chat.offline.intents import (
     Choose,
     Intent,
     ListTasks,
-    Priority,
     StatusFilter,
     TagTask,
     TaskRef,
@@ -42,6 +41,7 @@ from services.chat.offline.phrases import (
     take_tags,
     task_refs,
 )
+from services.chat.tool_args import Priority
 
 Builder = Callable[[re.Match[str], datetime], Intent | None]
 
@@ -52,9 +52,14 @@ class Rule:
     build: Builder
 
 
+# Everyday requests are short; the patterns only ever see this many characters, which keeps
+# the worst case of every rule small however long a message is.
+MAX_PARSED = 300
+
+
 def parse(text: str, now: datetime) -> Intent:
     """What ``text`` asks for; ``now`` (aware, user's zone) anchors relative dates."""
-    clean = tidy(text)
+    clean = tidy(text[:MAX_PARSED])
     for rule in RULES:
         match = rule.pattern.search(clean)
         if match:
@@ -90,9 +95,8 @@ def _undo(_match: re.Match[str], _now: datetime) -> Intent:
 def _choose(match: re.Match[str], _now: datetime) -> Intent:
     if match.group("number"):
         return Choose(number=int(match.group("number")))
-    if match.group("bare"):
-        value = int(match.group("bare"))
-        return Choose(number=value, position=value)
+    if match.group("bare"):  # a bare "2" is task 2, never "the second one"
+        return Choose(number=int(match.group("bare")))
     word = match.group("ordinal").lower()
     return Choose(position=int(word[:-2]) if word[0].isdigit() else grammar.ORDINALS[word])
 

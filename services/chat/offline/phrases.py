@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 
-from services.chat.offline.intents import Priority, TaskRef
+from services.chat.offline.intents import TaskRef
+from services.chat.tool_args import Priority
 
 QUOTED = "QUOTED"  # stands where a quotation was taken out of the text
 # Quotes of either kind; a single quote only counts when it is not an apostrophe ("what's").
@@ -56,7 +57,8 @@ _NAME_TAIL = re.compile(
 )
 _NUMBERS = re.compile(
     r"^(?:the\s+)?(?:(?:task|todo|to-do|item)s?\s+)?(?:(?:number|no\.?)\s*)?#?\s*(\d+)"
-    r"((?:\s*(?:,|and|&|\+)\s*(?:(?:task|number)\s+)?#?\s*\d+)*)$",
+    # Possessive: "1, 2, ... x" fails in linear time instead of trying every split of spaces.
+    r"((?:\s*+(?:,|and|&|\+)\s*+(?:(?:task|number)\s++)?+#?+\s*+\d++)*+)$",
     re.IGNORECASE,
 )
 _NUMBER_WORDS = {

@@ -28,6 +28,10 @@ HELP = (
     '• "delete the meeting task", then "undo that" if you change your mind'
 )
 
+NARROW = (
+    'To narrow it, ask for "pending tasks", "high priority tasks", a #tag or "tasks due this week".'
+)
+
 _DONE_VERBS = {
     "completed": "Marked task {n} {title} as done.",
     "reopened": "Reopened task {n} {title}.",
@@ -92,12 +96,27 @@ def updated(task: dict[str, Any], changes: dict[str, Any], tz: tzinfo | None) ->
     return f"Updated task {_number(task)} {_quote(task)}: {', '.join(parts) or 'saved'}."
 
 
-def listing(tasks: list[dict[str, Any]], label: str, tz: tzinfo | None) -> str:
+def listing(tasks: list[dict[str, Any]], label: str, tz: tzinfo | None, *, more: bool) -> str:
     if not tasks:
         return f"You have no {label}."
-    lines = [f"Your {label} ({len(tasks)}):"]
-    lines += [_line(task, tz) for task in tasks]
+    head = f"Your {label} ({len(tasks)}):"
+    if more:
+        head = f"You have more {label} than I can show at once; here are the first {len(tasks)}:"
+    lines = [head, *(_line(task, tz) for task in tasks)]
+    if more:
+        lines.append(NARROW)
     return "\n".join(lines)
+
+
+def pick_again(candidates: list[dict[str, Any]], tz: tzinfo | None) -> str:
+    """The answer to "which one?" was not one of the tasks offered: offer them again."""
+    lines = ["That isn't one of these:", *(_line(task, tz) for task in candidates)]
+    lines.append(f'{WHICH_ONE} Reply with its number, or say "never mind".')
+    return "\n".join(lines)
+
+
+def too_many_targets(limit: int) -> str:
+    return f"I change at most {limit} tasks in one message; please name fewer at a time."
 
 
 def which_one(name: str, tasks: list[dict[str, Any]], tz: tzinfo | None) -> str:

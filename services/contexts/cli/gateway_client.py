@@ -183,7 +183,7 @@ def describe_error(response: httpx.Response) -> str:
     if response.status_code == 401:
         text += " - check --token, or --email and --password"
     elif response.status_code == 413:
-        text += " - the gateway limits request bodies (MAX_BODY_BYTES); try --via amqp"
+        text += " - the gateway limits job bodies (CONTEXTS_MAX_BODY_BYTES); try --via amqp"
     elif response.status_code == 503:
         text += " - is the contexts service running?"
     return text

@@ -7,8 +7,9 @@ submits a job through the gateway (or the broker), shows its progress per sub-ba
 prints the summary and writes ``.claude_tasks/contexts/*.md`` and the updated registry
 (the previous one kept as ``task_registry.json.bak``).
 
-Exit codes: 0 every task got its context; 1 some task failed (the others are written, and
-running the command again redoes only the failed ones);
+Exit codes: 0 every task got its context; 1 some task failed (the others are written;
+``POST /api/v1/contexts/jobs/{id}/retry`` redoes the failed ones in the same job, and so
+does running the command again, in a new one);
 2 usage, credentials, input or connection problem (the message says which).
 """
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 import os
 import sys
 from collections.abc import Sequence
@@ -61,8 +63,10 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     generate.add_argument("--email", default=env("CONTEXTS_EMAIL"), help="env CONTEXTS_EMAIL")
     generate.add_argument(
-        "--password", default=env("CONTEXTS_PASSWORD"), help="env CONTEXTS_PASSWORD"
-    )
+        "--password", default=env("CONTEXTS_PASSWORD"),
+        help="better: env CONTEXTS_PASSWORD, or leave it out to be asked (a password on the "
+        "command line is visible to other users of the machine)",
+    )  # fmt: skip
     generate.add_argument(
         "--token", default=env("CONTEXTS_TOKEN"),
         help="an access token instead of email and password (env CONTEXTS_TOKEN)",
@@ -105,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def generate(arguments: argparse.Namespace, console: Console) -> int:
     """Read the project, submit, follow, summarise, write; the exit code by the outcome."""
+    if arguments.email and not arguments.token and not arguments.password:
+        arguments.password = _ask_password(arguments.email)
     if not arguments.token and not (arguments.email and arguments.password):
         raise CliError("credentials needed: --token, or --email and --password")
     project = read_project(arguments.project_dir)
@@ -180,13 +186,21 @@ async def _report_failures(gateway: Gateway, job_id: str, console: Console) -> N
         console.print(f"... and {len(failed) - MAX_FAILURES_SHOWN} more", style="red")
 
 
+def _ask_password(email: str) -> str | None:
+    """The password from the terminal (not echoed); None without one to ask on."""
+    if not sys.stdin.isatty():
+        return None
+    return getpass.getpass(f"password for {email}: ") or None
+
+
 def _exit_code(job: dict[str, Any], console: Console) -> int:
     status = job.get("status")
     if status == "completed":
         return ALL_DONE
     console.print(
         f"job {job.get('job_id')} {status}: {job.get('failed', 0)} task(s) failed; "
-        "run this command again to redo them (the tasks done are skipped)",
+        f"retry them with POST /api/v1/contexts/jobs/{job.get('job_id')}/retry, or run this "
+        "command again (the tasks done are skipped)",
         style="red",
         markup=False,
     )

@@ -17,8 +17,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
 from services.contexts.cli.gateway_client import CliError, Gateway
+from services.contexts.schemas import FINISHED_STATUSES
 
-FINISHED = ("completed", "completed_with_errors", "failed")
 REFRESH_INTERVAL = 0.25  # seconds between two reads of the job while events pour in
 POLL_INTERVAL = 1.0  # without an event stream
 # Above this many sub-batches only the ones in progress get a bar (plus the total).
@@ -78,7 +78,7 @@ async def follow(
 ) -> dict[str, Any]:
     """Show the job's progress until it finishes; return its final state."""
     job = await gateway.job(job_id)
-    if job["status"] in FINISHED:
+    if job["status"] in FINISHED_STATUSES:
         return job
     deadline = time.monotonic() + patience
     changed = asyncio.Event()
@@ -86,7 +86,7 @@ async def follow(
         view.update(job)
         listener = asyncio.create_task(_listen(gateway, job_id, changed))
         try:
-            while job["status"] not in FINISHED:
+            while job["status"] not in FINISHED_STATUSES:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise CliError(

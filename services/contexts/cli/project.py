@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -43,9 +42,13 @@ class Project:
         return self.root / TASKS_DIR / REGISTRY_NAME
 
     def job_body(self, *, generator: str, regenerate: bool) -> dict[str, Any]:
-        """The body of ``POST /api/v1/contexts/jobs`` (and of an AMQP submit message)."""
+        """The body of ``POST /api/v1/contexts/jobs`` (and of an AMQP submit message).
+
+        The registry goes as the file's text: the service keeps it byte for byte and
+        writes the statuses back in the same layout, so the file changes only where it
+        must."""
         return {
-            "registry": self.registry,
+            "registry": self.registry_text,
             "documents": self.documents,
             "options": {"generator": generator, "regenerate": regenerate},
         }
@@ -128,7 +131,12 @@ def write_results(project: Project, contexts: dict[str, str], registry_text: str
     before it with an identical copy.
     """
     written = Written()
-    registry_text = lay_out_like(registry_text, project.registry_text)
+    try:  # checked before anything is written: the user's registry is not replaced by junk
+        json.loads(registry_text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(
+            f"the service's updated registry is not valid JSON ({exc.msg}); nothing written"
+        ) from None
     tasks_dir = project.root / TASKS_DIR
     for relative, markdown in sorted(contexts.items()):
         target = _context_target(tasks_dir, relative)
@@ -141,17 +149,6 @@ def write_results(project: Project, contexts: dict[str, str], registry_text: str
         _write_atomically(project.registry_path, registry_text)
         written.registry_updated, written.backup = True, backup
     return written
-
-
-def lay_out_like(text: str, original: str) -> str:
-    """JSON ``text`` indented like the user's ``original`` file (the service may answer
-    compact JSON), so the updated registry differs from the old one only where it must."""
-    layout = re.search(r"\n([ \t]+)\S", original)
-    if layout is None:
-        return text
-    indent = layout.group(1)
-    pretty = json.dumps(json.loads(text), indent=indent, ensure_ascii=False)
-    return pretty + "\n" if original.endswith("\n") else pretty
 
 
 def _context_target(tasks_dir: Path, relative: str) -> Path:
@@ -177,9 +174,11 @@ def _write_atomically(path: Path, text: str) -> None:
 
 def read_archive(data: bytes) -> tuple[dict[str, str], str | None]:
     """The context files (path under ``.claude_tasks/`` -> markdown) and the registry text
-    in a ``.tar.gz`` from ``GET .../archive``; links and anything else are ignored."""
+    in a ``.tar.gz`` from ``GET .../archive``; links and anything else are ignored. A name
+    that occurs twice makes the archive unusable (which copy would be meant?)."""
     contexts: dict[str, str] = {}
     registry: str | None = None
+    seen: set[str] = set()
     with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as archive:
         for member in archive.getmembers():
             if not member.isfile():
@@ -194,6 +193,9 @@ def read_archive(data: bytes) -> tuple[dict[str, str], str | None]:
                 continue
             text = extracted.read().decode("utf-8", errors="replace")
             inner = "/".join(parts[1:])
+            if inner in seen:
+                raise ProjectError(f"the archive holds {TASKS_DIR}/{inner} twice; nothing written")
+            seen.add(inner)
             if inner == REGISTRY_NAME:
                 registry = text
             elif parts[1] == CONTEXTS_DIR and inner.endswith(".md"):

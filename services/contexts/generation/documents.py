@@ -4,16 +4,24 @@ A ``spec_refs`` entry such as ``docs/prd.md#todo-management`` names a document a
 GitHub-style heading anchor; its excerpt is that section, down to the next heading of the
 same or a higher level. A reference without an anchor means the whole document. Tasks
 without references get the sections whose own text mentions their module or function.
+
+At intake a task records which sections it quotes (``Excerpt`` without text); the job
+stores the documents once, and :func:`attach_excerpts` fills the texts in when the task
+is generated.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from services.contexts.generation.planned_task import Excerpt
+import msgspec
+
+from services.contexts.generation.planned_task import Excerpt, PlannedTask
 
 MAX_EXCERPT_CHARS = 6_000  # a context quotes its requirements, not a whole book
 MAX_MENTIONS = 3  # sections quoted for a task that has no references
@@ -98,13 +106,18 @@ class DocumentIndex:
         self._sections = {
             path: split_sections(path, text) for path, text in self._documents.items()
         }
+        self._by_slug = {
+            path: {section.slug: section for section in sections}
+            for path, sections in self._sections.items()
+        }
         every = [section for sections in self._sections.values() for section in sections]
         self._order = {id(section): position for position, section in enumerate(every)}
         self._words: dict[str, list[Section]] | None = None
         self._cache: dict[str, Excerpt | None] = {}
 
     def resolve(self, ref: str) -> Excerpt | None:
-        """The excerpt a reference points to, or None when nothing matches."""
+        """The excerpt (without its text) a reference points to, or None when nothing
+        matches."""
         if ref not in self._cache:
             self._cache[ref] = self._resolve(ref)
         return self._cache[ref]
@@ -115,22 +128,19 @@ class DocumentIndex:
         if path not in self._documents:
             return None
         if not anchor.strip():
-            text = self._documents[path].strip()
-            return Excerpt(source=path, heading=path, text=_clip(text, path)) if text else None
+            if not self._documents[path].strip():
+                return None
+            return Excerpt(source=path, heading=path, document=path)
         wanted = anchor.strip().lower()
-        sections = self._sections[path]
-        found = next((s for s in sections if s.slug == wanted), None) or next(
-            (s for s in sections if s.slug == slugify(anchor)), None
-        )
+        sections = self._by_slug[path]
+        found = sections.get(wanted) or sections.get(slugify(anchor))
         if found is None:
             return None
-        return Excerpt(
-            source=f"{path}#{found.slug}", heading=found.heading, text=_clip(found.text, path)
-        )
+        return _reference(found, own=False)
 
     def mentioning(self, terms: Iterable[str]) -> list[Excerpt]:
         """Up to ``MAX_MENTIONS`` sections whose own text contains one of ``terms`` as a
-        word, in document order."""
+        word, in document order (without their texts)."""
         if self._words is None:
             self._words = {}
             for sections in self._sections.values():
@@ -142,14 +152,68 @@ class DocumentIndex:
             for section in self._words.get(term.lower(), []):
                 matched.setdefault(id(section), section)
         chosen = sorted(matched.values(), key=lambda s: self._order[id(s)])[:MAX_MENTIONS]
-        return [
-            Excerpt(
-                source=f"{s.document}#{s.slug}",
-                heading=s.heading,
-                text=_clip(s.own_text, s.document),
-            )
-            for s in chosen
-        ]
+        return [_reference(section, own=True) for section in chosen]
+
+    def text_of(self, excerpt: Excerpt) -> str | None:
+        """The quoted text of a reference made by this index (None when the document or
+        section is not there)."""
+        document = self._documents.get(excerpt.document)
+        if document is None:
+            return None
+        if not excerpt.anchor:
+            return _clip(document.strip(), excerpt.document)
+        section = self._by_slug[excerpt.document].get(excerpt.anchor)
+        if section is None:
+            return None
+        return _clip(section.own_text if excerpt.own else section.text, excerpt.document)
+
+
+def _reference(section: Section, *, own: bool) -> Excerpt:
+    return Excerpt(
+        source=f"{section.document}#{section.slug}",
+        heading=section.heading,
+        document=section.document,
+        anchor=section.slug,
+        own=own,
+    )
+
+
+# The worker attaches excerpts task by task, passing the same job's documents each time
+# (a batch may mix a few jobs): keep the last few indexes, so the documents are cut into
+# sections once per job, not once per task. Each entry keeps its mapping alive, so the
+# id it is found by cannot be reused by another mapping meanwhile.
+_RECENT_INDEXES = 8
+_indexes: OrderedDict[int, tuple[Mapping[str, str], DocumentIndex]] = OrderedDict()
+_index_lock = threading.Lock()
+
+
+def _index_for(documents: Mapping[str, str]) -> DocumentIndex:
+    with _index_lock:
+        entry = _indexes.get(id(documents))
+        if entry is None or entry[0] is not documents:
+            entry = (documents, DocumentIndex(documents))
+            _indexes[id(documents)] = entry
+            if len(_indexes) > _RECENT_INDEXES:
+                _indexes.popitem(last=False)
+        _indexes.move_to_end(id(documents))
+        return entry[1]
+
+
+def attach_excerpts(task: PlannedTask, documents: Mapping[str, str]) -> PlannedTask:
+    """``task`` with the texts of its excerpts filled in from the job's ``documents``.
+
+    An excerpt whose document or section is no longer there is left out (the intake
+    checked the references against these same documents, so that does not happen for a
+    stored job)."""
+    if not task.excerpts:
+        return task
+    index = _index_for(documents)
+    attached = []
+    for excerpt in task.excerpts:
+        text = index.text_of(excerpt)
+        if text:
+            attached.append(msgspec.structs.replace(excerpt, text=text))
+    return msgspec.structs.replace(task, excerpts=attached)
 
 
 def missing_spec_warning(task_id: str, ref: str) -> str:

@@ -3,7 +3,10 @@
 A ``PlannedTask`` is self-contained (the intake stores it as JSONB with
 ``msgspec.to_builtins`` and the worker reads it back with ``msgspec.convert``): the task's
 own fields from either registry shape, its dependencies both ways, the frontend
-components that call it, and the excerpts of the documents its ``spec_refs`` point to.
+components that call it, and references to the sections of the documents its
+``spec_refs`` point to. The documents themselves are stored once per job; the excerpt
+texts are filled in by :func:`services.contexts.generation.documents.attach_excerpts`
+just before generating, so a spec stays small however many tasks quote the same section.
 """
 
 from __future__ import annotations
@@ -79,7 +82,10 @@ class FrontendLink(msgspec.Struct, kw_only=True):
 class Excerpt(msgspec.Struct, kw_only=True):
     source: str  # "docs/prd.md#todo-management"
     heading: str  # "Todo Management"
-    text: str  # the section, heading line included
+    document: str = ""  # "docs/prd.md"
+    anchor: str = ""  # the section's slug; empty for the whole document
+    own: bool = False  # only the section's own text, down to the next heading of any level
+    text: str = ""  # the section, heading line included; empty until attached
 
 
 class PlannedTask(msgspec.Struct, kw_only=True):

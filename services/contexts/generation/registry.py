@@ -3,7 +3,8 @@
 ``parse_registry`` checks the whole registry up front (shape, ids, dependencies, field
 types, the 20,000-task limit) and raises ``RegistryProblem`` with the exact JSON place;
 ``Registry.plan`` selects the backend level-3 ``ready`` functions in registry order and
-joins each with its dependencies both ways and its document excerpts; ``updated_registry``
+joins each with its dependencies both ways and references to its document excerpts
+(the texts are attached by the worker, see ``documents.attach_excerpts``); ``updated_registry``
 marks the generated tasks ``context_ready`` in the registry text as submitted.
 """
 
@@ -25,6 +26,7 @@ from services.contexts.generation.registry_shapes import (
     Node,
     RegistryProblem,
     check_dependencies,
+    check_no_nul,
     check_unique,
     detect_shape,
     flat_nodes,
@@ -44,7 +46,11 @@ __all__ = [
     "updated_registry",
 ]
 
-BATCH_SIZE = 10
+BATCH_SIZE = 10  # tasks per sub-batch: a task's batch is position // BATCH_SIZE + 1
+# What a dependency link quotes of the other task's description: enough to say what it
+# provides. Uncapped, a registry of tasks depending on each other with long descriptions
+# would grow quadratically in the stored specs.
+MAX_LINK_SUMMARY_CHARS = 200
 READY, CONTEXT_READY = "ready", "context_ready"
 
 
@@ -121,6 +127,7 @@ def parse_registry(raw: object, *, max_tasks: int = MAX_TASKS) -> Registry:
     """Check ``raw`` (the decoded registry JSON) whole; ``RegistryProblem`` names the place."""
     shape = detect_shape(raw)
     assert isinstance(raw, dict)
+    check_no_nul(raw)
     nodes = flat_nodes(raw, max_tasks) if shape == "flat" else tree_nodes(raw, max_tasks)
     by_key = check_unique(nodes)
     check_dependencies(nodes, by_key)
@@ -225,9 +232,16 @@ def _task_link(node: Node, registry: Registry) -> TaskLink:
         task_id=node.task_id,
         function_name=_name(node),
         kind=str(kind),
-        summary=summary if isinstance(summary, str) else "",
+        summary=_clip_summary(summary) if isinstance(summary, str) else "",
         implementation_file=file if isinstance(file, str) else "",
     )
+
+
+def _clip_summary(text: str) -> str:
+    if len(text) <= MAX_LINK_SUMMARY_CHARS:
+        return text
+    cut = text.rfind(" ", 0, MAX_LINK_SUMMARY_CHARS - 1)
+    return text[: cut if cut > 0 else MAX_LINK_SUMMARY_CHARS - 1].rstrip() + "…"
 
 
 # -- writing the statuses back ----------------------------------------------------------------

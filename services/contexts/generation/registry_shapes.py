@@ -45,6 +45,25 @@ class Node:
     dependencies: list[str] = field(default_factory=list)
 
 
+def check_no_nul(raw: object) -> None:
+    """Refuse a NUL character (``\\u0000``) in any key or string: the database cannot
+    store one, and no task needs one."""
+    # An explicit stack: a registry may nest deeper than Python's recursion limit.
+    stack: list[tuple[object, str]] = [(raw, "$")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                raise RegistryProblem(where, "contains a NUL character (\\u0000)")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if isinstance(key, str) and "\x00" in key:
+                    raise RegistryProblem(where, f"has a key with a NUL character: {key!r}")
+                stack.append((item, f"{where}.{key}"))
+        elif isinstance(value, list):
+            stack.extend((item, f"{where}[{i}]") for i, item in reversed(list(enumerate(value))))
+
+
 # -- typed access ------------------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ CONTEXTS_DIR = ".claude_tasks/contexts"
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")
 _UNSAFE_FILE_CHARS = re.compile(r"[^A-Za-z0-9._-]")
+_OWN_CONTEXT_FILE = re.compile(re.escape(CONTEXTS_DIR) + r"/[A-Za-z0-9_-][A-Za-z0-9._-]{0,200}\.md")
 
 
 def snake_case(name: str) -> str:
@@ -119,12 +120,15 @@ def _context_file(node: Node) -> str:
     if node.tree:
         own = get_str(node.raw, "context_file", node.where)
         if own:
-            path = PurePosixPath(own)
-            if path.is_absolute() or ".." in path.parts or "\\" in own:
+            # Only a file of the contexts folder: the archive is unpacked into the project,
+            # so any other path could overwrite its sources, .git or the registry itself.
+            if not _OWN_CONTEXT_FILE.fullmatch(own):
                 raise RegistryProblem(
-                    f"{node.where}.context_file", "must be a relative path inside the project"
+                    f"{node.where}.context_file",
+                    f"must be {CONTEXTS_DIR}/<name>.md, the name made of letters, digits,"
+                    " '.', '_' and '-' (not starting with '.')",
                 )
-            return str(path)
+            return own
         return f"{CONTEXTS_DIR}/backend_{node.task_id.replace('.', '_')}_context.md"
     name = _UNSAFE_FILE_CHARS.sub("_", node.task_id).lstrip(".")
     return f"{CONTEXTS_DIR}/{name}_context.md"

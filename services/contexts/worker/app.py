@@ -2,11 +2,14 @@
 services.contexts.worker.app:create_app``.
 
 The HTTP side serves only ``/health/live`` and ``/health/ready``; the work happens in the
-lifespan, which runs the batch consumer of ``contexts.generate`` and the relay of the job
-events the worker writes to ``contexts.outbox``. On SIGTERM granian ends the lifespan:
-the consumer stops taking deliveries, the batch in flight finishes and is acked, the
-relay publishes what is committed, and the process exits. Several replicas share the
-queue.
+lifespan, which runs the batch consumer of ``contexts.generate``, the consumer of the
+work the broker gave up on (``contexts.generate.undeliverable``, see
+:mod:`services.contexts.worker.undeliverable`) and the relay of the job events the worker
+writes to ``contexts.outbox``. While the database does not answer, both consumers hold
+their batch and take no other (see :mod:`shared.consumer.batch`). On SIGTERM granian
+ends the lifespan: the consumers stop taking deliveries, the batch in flight finishes and
+is acked, the relay publishes what is committed, and the process exits. Several
+replicas share the queues.
 """
 
 from __future__ import annotations
@@ -26,12 +29,14 @@ from services.contexts.models import OUTBOX
 from services.contexts.queues import (
     GENERATE_DELIVERY_LIMIT,
     GENERATE_QUEUE,
+    GENERATE_UNDELIVERABLE_QUEUE,
     TASK_REQUESTED,
     TaskRequested,
 )
 from services.contexts.worker.batch_worker import BatchWorker, GeneratorFor
 from services.contexts.worker.settings import WorkerSettings
-from shared.consumer.batch import BatchConsumer
+from services.contexts.worker.undeliverable import UndeliverableTasks
+from shared.consumer.batch import BatchConsumer, DependencyCheck
 from shared.db import database_answers
 from shared.messaging import close_connection, get_connection
 from shared.outbox import OutboxRelay, amqp_publisher_factory
@@ -82,7 +87,7 @@ class Readiness:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
         self.engine: AsyncEngine | None = None
-        self.consumer: BatchConsumer | None = None
+        self.consumers: list[BatchConsumer] = []
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != READY_PATH:
@@ -90,7 +95,7 @@ class Readiness:
             return
         checks = {
             "database": self.engine is not None and await database_answers(self.engine),
-            "broker": self.consumer is not None and self.consumer.is_consuming,
+            "broker": bool(self.consumers) and all(c.is_consuming for c in self.consumers),
         }
         ok = all(checks.values())
         body = json.dumps({"status": "ok" if ok else "unavailable", "checks": checks}).encode()
@@ -102,6 +107,16 @@ class Readiness:
         }
         await send(start)
         await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def database_check(sessionmaker: async_sessionmaker[AsyncSession]) -> DependencyCheck:
+    """Whether the database behind ``sessionmaker`` answers (a batch waits until it does)."""
+    engine = sessionmaker.kw["bind"]
+
+    async def answers() -> bool:
+        return await database_answers(engine)
+
+    return answers
 
 
 def generate_consumer(
@@ -125,9 +140,32 @@ def generate_consumer(
         batch_size=settings.worker_batch_size,
         batch_wait=settings.worker_batch_wait_seconds,
         delivery_limit=GENERATE_DELIVERY_LIMIT,
-        # A batch that failed as a whole (the database is gone) waits this long before
-        # going back to the queue, doubling per delivery.
+        # A batch that failed as a whole while the database answers waits this long
+        # before going back to the queue, doubling per delivery; while the database is
+        # down it is held and polled for at this interval, doubling, instead.
         retry_delay=settings.worker_retry_backoff_seconds,
+        dependency_up=database_check(sessionmaker),
+    )
+
+
+def undeliverable_consumer(
+    connection: AbstractConnection,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    settings: WorkerSettings,
+) -> BatchConsumer:
+    """The consumer of the dead-lettered work of ``contexts.generate``: fails its tasks."""
+    return BatchConsumer(
+        connection,
+        GENERATE_UNDELIVERABLE_QUEUE,
+        UndeliverableTasks(sessionmaker),
+        accepts={(TASK_REQUESTED, 1): TaskRequested},
+        batch_size=settings.worker_batch_size,
+        batch_wait=settings.worker_batch_wait_seconds,
+        retry_delay=settings.worker_retry_backoff_seconds,
+        dependency_up=database_check(sessionmaker),
+        dead_letters_of=GENERATE_QUEUE,
+        # What the generate consumer dead-lettered as unreadable stays in its dead queue.
+        dead_letter_malformed=False,
     )
 
 
@@ -144,15 +182,20 @@ def create_app() -> ASGIApp:
             amqp_publisher_factory(settings.amqp_url, name=settings.service_name),
         )
         generators = Generators(settings)
-        consumer = generate_consumer(connection, app.state.sessionmaker, generators, settings)
+        consumers = [
+            generate_consumer(connection, app.state.sessionmaker, generators, settings),
+            undeliverable_consumer(connection, app.state.sessionmaker, settings),
+        ]
         for layer in readiness:
-            layer.engine, layer.consumer = app.state.engine, consumer
+            layer.engine, layer.consumers = app.state.engine, consumers
         try:
             await relay.start()
-            await consumer.start()
+            for consumer in reversed(consumers):  # dead letters first: none slips past it
+                await consumer.start()
             yield
         finally:
-            await consumer.stop(grace_period=settings.worker_stop_grace_seconds)
+            for consumer in consumers:
+                await consumer.stop(grace_period=settings.worker_stop_grace_seconds)
             await relay.stop()  # after the last batch: its events are committed by now
             await generators.close()
             await close_connection()

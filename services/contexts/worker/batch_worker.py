@@ -5,7 +5,9 @@ For one batch (see :mod:`shared.consumer.batch` for how deliveries are collected
 1. load the batch's task rows in one query; a task already ``done`` or ``failed`` (a
    redelivery, a second worker, a crash after the commit) is acked without being redone,
    and so is a task whose job no longer exists;
-2. generate the rest concurrently, each with its job's generator, and verify each;
+2. fill in each task's excerpts from its job's documents (stored once per job, cached
+   per process), generate the tasks concurrently, each with its job's generator, and
+   verify each;
 3. in ONE transaction store every outcome (conditional on the row still being queued),
    move the jobs' counters and statuses, and write their progress/completed events to
    the outbox; commit;
@@ -20,23 +22,26 @@ last allowed attempt marks the task failed with its reason, and the delivery is 
 Counting in the row rather than in the quorum queue's ``x-delivery-count`` keeps crashes
 and redeliveries of a task whose attempt never ran from using up its attempts.
 
-A database error anywhere raises: nothing is marked, and the consumer requeues the whole
-batch after a delay.
+A database error anywhere raises: nothing is marked, and the consumer keeps the batch,
+unacked, until the database answers again, then hands it over once more (see
+:mod:`shared.consumer.batch`); an outage uses none of the queue's delivery limit.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from services.contexts.generation.documents import attach_excerpts
 from services.contexts.generation.generators import Generator
 from services.contexts.generation.planned_task import PlannedTask
 from services.contexts.generation.verification import verify_context
 from services.contexts.queues import TaskRequested
+from services.contexts.worker.job_documents import JobDocuments
 from services.contexts.worker.task_store import (
     Outcome,
     RecordedTask,
@@ -77,6 +82,7 @@ class BatchWorker:
         self.generator_for = generator_for
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
+        self.documents = JobDocuments()
 
     async def __call__(self, deliveries: list[Delivery]) -> Retries:
         by_key: dict[TaskKey, list[Delivery]] = {}
@@ -86,14 +92,17 @@ class BatchWorker:
 
         async with self.sessionmaker() as session:
             stored = await load_tasks(session, by_key.keys())
-        todo = [task for task in stored.values() if task.status == "queued"]
+            todo = [task for task in stored.values() if task.status == "queued"]
+            documents = await self.documents.of(session, {task.job_id for task in todo})
         for key in by_key.keys() - stored.keys():
             logger.warning("task not found; acked", extra={"job_id": str(key[0]), "task": key[1]})
         if not todo:  # everything already stored (or gone): ack all
             logger.info("batch already stored", extra={"deliveries": len(deliveries)})
             return {}
 
-        outcomes = await asyncio.gather(*(self._attempt(task) for task in todo))
+        outcomes = await asyncio.gather(
+            *(self._attempt(task, documents.get(task.job_id, {})) for task in todo)
+        )
         async with self.sessionmaker() as session, session.begin():
             recorded = await record_outcomes(session, outcomes, max_attempts=self.max_attempts)
 
@@ -105,10 +114,10 @@ class BatchWorker:
         self._log(outcomes, recorded, len(deliveries))
         return retries
 
-    async def _attempt(self, task: StoredTask) -> Outcome:
+    async def _attempt(self, task: StoredTask, documents: Mapping[str, str]) -> Outcome:
         """Generate and verify one task; a failure becomes the outcome's error."""
         try:
-            planned = msgspec.convert(task.spec, PlannedTask)
+            planned = attach_excerpts(msgspec.convert(task.spec, PlannedTask), documents)
             markdown = await self.generator_for(task.generator).generate(planned)
             problems = verify_context(markdown, planned)
             if problems:

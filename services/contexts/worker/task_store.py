@@ -1,4 +1,5 @@
-"""SQL of the contexts worker: load a batch's tasks, record its outcomes, move job progress.
+"""SQL of the contexts worker: load a batch's tasks and its jobs' documents, record its
+outcomes (or fail work the broker gave up on), move job progress.
 
 A task row leaves ``queued`` exactly once. Every write here is conditional on
 ``status = 'queued'``, so when two deliveries of the same task race (a redelivery after a
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import text, tuple_
+from sqlalchemy import Result, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contexts.models import OUTBOX, JobModel, TaskModel
@@ -119,6 +120,28 @@ _RECORD_TASKS = text(
     """
 )
 
+# Work the broker gave up on (it reached the queue's delivery limit): the task fails with
+# ``:reason``, exactly like a last failed attempt, unless another delivery finished it.
+_FAIL_TASKS = text(
+    """
+    WITH v AS (
+        SELECT * FROM unnest(CAST(:job_ids AS uuid[]), CAST(:task_ids AS text[]))
+               AS v(job_id, task_id)
+    ), locked AS (
+        SELECT t.job_id, t.task_id FROM contexts.tasks t
+        JOIN v ON v.job_id = t.job_id AND v.task_id = t.task_id
+        WHERE t.status = 'queued'
+        ORDER BY t.job_id, t.task_id
+        FOR UPDATE OF t
+    )
+    UPDATE contexts.tasks t SET status = 'failed', error = :reason, markdown = NULL,
+                                finished_at = now()
+    FROM locked
+    WHERE t.job_id = locked.job_id AND t.task_id = locked.task_id AND t.status = 'queued'
+    RETURNING t.job_id, t.task_id, t.status, t.attempts
+    """
+)
+
 # Job counters move by the rows changed; the job is running from its first batch and
 # finished once every task is done or failed.
 _ADVANCE_JOBS = text(
@@ -164,12 +187,38 @@ async def record_outcomes(
             "max_attempts": max_attempts,
         },
     )
-    recorded = [
-        RecordedTask((row.job_id, row.task_id), row.status, row.attempts) for row in result.all()
-    ]
-    if recorded:
-        await _advance_jobs(session, recorded)
-    return recorded
+    return await _advance(session, result)
+
+
+async def fail_tasks(
+    session: AsyncSession, keys: Iterable[TaskKey], *, reason: str
+) -> list[RecordedTask]:
+    """Mark the still queued tasks of ``keys`` failed with ``reason``, move their jobs and
+    write their events; in the caller's transaction. Returns the task rows changed."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return []
+    result = await session.execute(
+        _FAIL_TASKS,
+        {
+            "job_ids": [key[0] for key in wanted],
+            "task_ids": [key[1] for key in wanted],
+            "reason": reason,
+        },
+    )
+    return await _advance(session, result)
+
+
+async def load_documents(
+    session: AsyncSession, job_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, dict[str, str]]:
+    """The project documents stored once per job at intake ({path: text}), in one query."""
+    wanted = list(job_ids)
+    if not wanted:
+        return {}
+    jobs = JobModel.__table__
+    query = select(jobs.c.id, jobs.c.documents).where(jobs.c.id.in_(wanted))
+    return {row.id: dict(row.documents) for row in (await session.execute(query)).all()}
 
 
 async def _advance_jobs(session: AsyncSession, recorded: Sequence[RecordedTask]) -> None:
@@ -210,3 +259,13 @@ async def _announce(session: AsyncSession, event_type: str, job: Any, event: Job
         type=event_type, user_id=job.user_id, data=msgspec.to_builtins(event), **correlation
     )
     await add_event(session, OUTBOX, envelope)
+
+
+async def _advance(session: AsyncSession, result: Result[Any]) -> list[RecordedTask]:
+    """Move the jobs of the task rows an UPDATE ... RETURNING changed; return those rows."""
+    recorded = [
+        RecordedTask((row.job_id, row.task_id), row.status, row.attempts) for row in result.all()
+    ]
+    if recorded:
+        await _advance_jobs(session, recorded)
+    return recorded

@@ -28,6 +28,7 @@ MODEL_ENV = {
     "LLM_TIMEOUT_SECONDS": "2",
     "LLM_MAX_RETRIES": "0",
     "CHAT_TURN_TIMEOUT_SECONDS": "3",
+    "TODOS_TIMEOUT": "1",  # tool calls start only while this much of the turn is left
     "CHAT_MODEL": "test-model",
 }
 

@@ -109,8 +109,13 @@ def test_invalid_tool_arguments_come_back_to_the_model_as_tool_errors(
     assert "invalid arguments for complete_task" in last_tool_result(requests[1])["error"]
     assert "not valid JSON" in last_tool_result(requests[2])["error"]
     assert "unknown tool" in last_tool_result(requests[3])["error"]
-    assert [call["name"] for call in answer["tool_calls"]] == ["complete_task", "drop_all_tables"]
+    # Every attempt is recorded and stored, the one whose arguments were not JSON included.
+    names = ["complete_task", "add_task", "drop_all_tables"]
+    assert [call["name"] for call in answer["tool_calls"]] == names
+    assert answer["tool_calls"][1]["arguments"] == {"unparsed": "{not json"}
     assert all("error" in call["result"] for call in answer["tool_calls"])
+    stored = conversation(model_chat.url, user, answer["conversation_id"])["messages"]
+    assert [m["tool_name"] for m in stored if m["role"] == "tool"] == names
     assert todos_of(model_chat.url, user) == []
 
 
@@ -138,7 +143,7 @@ def test_a_model_naming_another_users_task_only_reaches_the_callers_todos(
     assert deleted == {"error": "no task number 2"}
     assert completed["task_id"] == own["id"]  # "task 1" is the caller's own task 1
     assert "invalid arguments" in listed["error"]
-    assert found == {"tasks": [], "count": 0}
+    assert found == {"tasks": [], "count": 0, "has_more": False, "next_cursor": None}
     owners = todos_of(model_chat.url, owner)
     assert sorted(todo["title"] for todo in owners) == ["Owner's other", "Owner's secret"]
     assert all(todo["status"] == "pending" for todo in owners)
@@ -175,7 +180,11 @@ def test_a_turn_whose_model_requests_outlast_the_turn_deadline_is_502(
     error = assert_error(send(model_chat.url, user, "slowly please"), 502, "LLM_UNAVAILABLE")
     assert error["details"]["reason"] == "turn deadline"
     stored = conversation(model_chat.url, user, error["details"]["conversation_id"])["messages"]
-    assert [m["role"] for m in stored] == ["user", "tool", "tool"]
+    # The second call came with less than TODOS_TIMEOUT of the turn left: refused, not run,
+    # so the turn as a whole still ended by its deadline.
+    assert [m["role"] for m in stored] == ["user", "tool"]
+    refused = last_tool_result(model_chat.model.requests[2])
+    assert refused == {"error": "no time left in this turn for another tool call"}
 
 
 def test_a_model_error_is_502_and_keeps_the_tool_calls_it_made(model_chat: ModelChat, make_user):
@@ -200,6 +209,28 @@ def test_the_step_limit_ends_a_runaway_loop(model_chat: ModelChat, make_user):
     assert len(model_chat.model.requests) == 6
     assert len(answer["tool_calls"]) == 6
     assert answer["response"].startswith("I stopped after 6 rounds")
+
+
+def test_tool_calls_per_turn_are_capped_whatever_the_rounds(model_chat: ModelChat, make_user):
+    model_chat.script(tool_call_reply([("list_tasks", {})] * 25), text_reply("Listed."))
+    answer = turn(model_chat.url, make_user(), "list it 25 times")
+
+    assert len(answer["tool_calls"]) == 20  # CHAT_MAX_TOOL_CALLS; the rest never ran
+    results = model_chat.model.requests[1]["messages"][-25:]
+    assert [json.loads(m["content"]) for m in results[20:]] == [
+        {"error": "too many tool calls in one turn"}
+    ] * 5
+
+
+def test_a_time_without_an_offset_is_the_users_local_time(model_chat: ModelChat, make_user):
+    user = make_user()
+    model_chat.script(
+        tool_call_reply([("add_task", {"title": "Call mom", "due_at": "2030-05-01T17:00:00"})]),
+        text_reply("Added."),
+    )
+    response = send(model_chat.url, user, "call mom at 5pm", headers={"X-Timezone": "Europe/Paris"})
+    assert response.status_code == 200, response.text
+    assert todos_of(model_chat.url, user)[0]["due_at"] == "2030-05-01T15:00:00Z"  # 17:00 CEST
 
 
 def test_the_users_time_zone_reaches_the_model(model_chat: ModelChat, make_user):

@@ -1,8 +1,9 @@
 """The contexts stack: the contexts service, a gateway in front of it, and its workers.
 
 ``contexts_stack`` (one per run) runs the contexts service on the run's database and
-vhost, a gateway whose ``CONTEXTS_URL`` points at it, and one worker. Tests talk to the
-gateway only; users come from the root ``make_user`` (any gateway of the run logs them in).
+vhost, a gateway whose ``CONTEXTS_URL`` points at it, and one worker; a worker that does
+not come up fails the run (no test is skipped for it). Tests talk to the gateway only;
+users come from the root ``make_user`` (any gateway of the run logs them in).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,14 +19,13 @@ from typing import Any
 import httpx
 import pytest
 
-from shared.settings import REPO_ROOT
+from services.contexts.schemas import FINISHED_STATUSES
 from tests.conftest import Stack, User
 from tests.support.processes import ServiceProcess, start_service
 
 SAMPLES = Path("/work/shared/samples")
-WORKER_APP = REPO_ROOT / "services" / "contexts" / "worker_app.py"
 JOBS = "/api/v1/contexts/jobs"
-FINISHED = ("completed", "completed_with_errors", "failed")
+WORKER_FACTORY = "services.contexts.worker.app:create_app"
 
 
 @dataclass
@@ -36,12 +36,13 @@ class ContextsStack:
     log_dir: Path
     workers: list[ServiceProcess] = field(default_factory=list)
 
-    def start_worker(self, **overrides: str) -> ServiceProcess:
-        """Another worker process on the run's database and vhost."""
+    def start_worker(self, *, own_group: bool = False, **overrides: str) -> ServiceProcess:
+        """Another worker process on the run's database and vhost, once it answers
+        (raises when it does not start). ``own_group``: killable with ``kill_hard``."""
         env = {**self.env, "SERVICE_NAME": "contexts-worker"}
         env.update({key.upper(): value for key, value in overrides.items()})
         worker = start_service(
-            "contexts-worker", "services.contexts.worker.app:create_app", env, self.log_dir
+            "contexts-worker", WORKER_FACTORY, env, self.log_dir, own_group=own_group
         )
         self.workers.append(worker)
         return worker
@@ -74,8 +75,7 @@ def contexts_stack(stack: Stack, service_env: dict[str, str]) -> Iterator[Contex
         raise
     running = ContextsStack(gateway=gateway, contexts=contexts, env=env, log_dir=stack.log_dir)
     try:
-        if WORKER_APP.exists():
-            running.start_worker()
+        running.start_worker()
         yield running
     finally:
         running.stop()
@@ -94,8 +94,35 @@ def has_worker(stack: ContextsStack) -> bool:
 
 @pytest.fixture
 def needs_worker(contexts_stack: ContextsStack) -> None:
-    if not has_worker(contexts_stack):
-        pytest.skip("no contexts worker in this tree yet")
+    """The stack's worker is running: a test that needs one fails when it is not."""
+    assert has_worker(contexts_stack), "the contexts worker is not running: " + "\n".join(
+        worker.log()[-2000:] for worker in contexts_stack.workers
+    )
+
+
+StartWorker = Callable[..., ServiceProcess]
+
+
+@pytest.fixture
+def own_workers(contexts_stack: ContextsStack) -> Iterator[StartWorker]:
+    """Start workers of this test only (each in a process group of its own, so
+    ``kill_hard`` takes granian and its child down together); the stack's workers are
+    stopped meanwhile and one is started again afterwards."""
+    for worker in contexts_stack.workers:
+        worker.stop()
+    contexts_stack.workers.clear()
+    mine: list[ServiceProcess] = []
+
+    def start(**overrides: str) -> ServiceProcess:
+        worker = contexts_stack.start_worker(own_group=True, **overrides)
+        contexts_stack.workers.remove(worker)
+        mine.append(worker)
+        return worker
+
+    yield start
+    for worker in mine:
+        worker.stop()
+    contexts_stack.start_worker()  # the run's default worker, for the tests that follow
 
 
 # -- inputs ------------------------------------------------------------------------------
@@ -150,7 +177,7 @@ def wait_finished(
         response = client.get(f"{JOBS}/{job_id}", headers=user.headers)
         assert response.status_code == 200, response.text
         job: dict[str, Any] = response.json()
-        if job["status"] in FINISHED:
+        if job["status"] in FINISHED_STATUSES:
             return job
         if time.monotonic() > deadline:
             raise AssertionError(f"job not finished in {timeout}s: {job}")
@@ -172,20 +199,28 @@ def register(gateway_url: str) -> User:
     )
 
 
-def iter_events(client: httpx.Client, user: User, job_id: str) -> Iterator[tuple[str, Any]]:
-    """The (event, data) pairs of a job's event stream as they arrive, until it ends."""
+def iter_frames(client: httpx.Client, user: User, job_id: str) -> Iterator[tuple[str, str, Any]]:
+    """The (event, id, data) of a job's event stream as they arrive, until it ends."""
     with client.stream("GET", f"{JOBS}/{job_id}/events", headers=user.headers) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
-        name, data = "", ""
+        name, event_id, data = "", "", ""
         for line in response.iter_lines():
             if line.startswith("event: "):
                 name = line.removeprefix("event: ")
+            elif line.startswith("id: "):
+                event_id = line.removeprefix("id: ")
             elif line.startswith("data: "):
                 data = line.removeprefix("data: ")
             elif line == "" and name:
-                yield name, json.loads(data)
-                name, data = "", ""
+                yield name, event_id, json.loads(data)
+                name, event_id, data = "", "", ""
+
+
+def iter_events(client: httpx.Client, user: User, job_id: str) -> Iterator[tuple[str, Any]]:
+    """The (event, data) pairs of a job's event stream as they arrive, until it ends."""
+    for name, _, data in iter_frames(client, user, job_id):
+        yield name, data
 
 
 def read_events(client: httpx.Client, user: User, job_id: str) -> list[tuple[str, Any]]:

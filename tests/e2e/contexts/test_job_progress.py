@@ -14,7 +14,7 @@ from tests.e2e.contexts.conftest import (
     JOBS,
     flat_registry,
     iter_events,
-    read_events,
+    iter_frames,
     submit,
     wait_finished,
 )
@@ -76,9 +76,10 @@ def test_failed_tasks_can_be_retried_once_the_job_has_finished(
         assert [m.name for m in unpacked.getmembers() if m.isfile()] == [
             ".claude_tasks/task_registry.json"
         ]
-    events = read_events(capi, user, job_id)
-    assert [name for name, _ in events] == ["task"] * 3 + ["batch", "job"]
-    assert events[-1][1]["status"] == "completed_with_errors"
+    frames = list(iter_frames(capi, user, job_id))
+    assert [name for name, _, _ in frames] == ["task"] * 3 + ["batch", "job"]
+    assert frames[-1][2]["status"] == "completed_with_errors"
+    first_final_id = frames[-1][1]
 
     retried = capi.post(f"{url}/retry", headers=user.headers)
     assert retried.status_code == 202, retried.text
@@ -87,3 +88,16 @@ def test_failed_tasks_can_be_retried_once_the_job_has_finished(
     assert capi.post(f"{url}/retry", headers=user.headers).status_code == 409
     job = wait_finished(capi, user, job_id)  # the tasks ran again (and failed again)
     assert (job["status"], job["failed"]) == ("completed_with_errors", 3)
+    # A browser that saw the first run's end is not told "nothing more": the job ran again,
+    # and its stream tells the second run, each failed task once.
+    stale = {**user.headers, "Last-Event-ID": first_final_id}
+    assert capi.get(f"{url}/events", headers=stale).status_code == 200
+    frames = list(iter_frames(capi, user, job_id))
+    assert [name for name, _, _ in frames] == ["task"] * 3 + ["batch", "job"]
+    assert sorted(data["task_id"] for name, _, data in frames if name == "task") == sorted(
+        item["task_id"] for item in items
+    )
+    assert frames[-1][2] == {**frames[-1][2], "status": "completed_with_errors", "failed": 3}
+    assert frames[-1][1] != first_final_id
+    told_all = {**user.headers, "Last-Event-ID": frames[-1][1]}
+    assert capi.get(f"{url}/events", headers=told_all).status_code == 204

@@ -39,6 +39,9 @@ def upgrade() -> None:
         sa.Column("regenerate", sa.Boolean(), server_default=sa.text("false"), nullable=False),
         sa.Column("shape", sa.Text(), nullable=False),
         sa.Column("registry", sa.Text(), nullable=False),
+        sa.Column(
+            "documents", postgresql.JSONB(), server_default=sa.text("'{}'::jsonb"), nullable=False
+        ),
         sa.Column("total_tasks", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("done", sa.Integer(), server_default=sa.text("0"), nullable=False),
         sa.Column("failed", sa.Integer(), server_default=sa.text("0"), nullable=False),
@@ -47,6 +50,7 @@ def upgrade() -> None:
         sa.Column("not_qualifying", postgresql.JSONB(), server_default=EMPTY_LIST, nullable=False),
         sa.Column("warnings", postgresql.JSONB(), server_default=EMPTY_LIST, nullable=False),
         sa.Column("correlation_id", sa.Text(), nullable=True),
+        sa.Column("submission_key", sa.Uuid(), nullable=True),
         _timestamp("created_at", now=True),
         _timestamp("started_at"),
         _timestamp("finished_at"),
@@ -67,6 +71,14 @@ def upgrade() -> None:
         "jobs",
         ["user_id", sa.text("created_at DESC"), sa.text("id DESC")],
         schema=SCHEMA,
+    )
+    op.create_index(
+        "ix_jobs_user_submission",
+        "jobs",
+        ["user_id", "submission_key"],
+        unique=True,
+        schema=SCHEMA,
+        postgresql_where=sa.text("submission_key IS NOT NULL"),
     )
     op.create_table(
         "tasks",
@@ -94,6 +106,9 @@ def upgrade() -> None:
         schema=SCHEMA,
     )
     op.create_index("ix_tasks_job_position", "tasks", ["job_id", "position"], schema=SCHEMA)
+    op.create_index(
+        "ix_tasks_job_finished", "tasks", ["job_id", "finished_at", "position"], schema=SCHEMA
+    )
     create_outbox(SCHEMA)
     create_outbox(SCHEMA, "work_outbox")
     op.create_table(
@@ -110,7 +125,9 @@ def downgrade() -> None:
     op.drop_table("processed_messages", schema=SCHEMA)
     drop_outbox(SCHEMA, "work_outbox")
     drop_outbox(SCHEMA)
+    op.drop_index("ix_tasks_job_finished", table_name="tasks", schema=SCHEMA)
     op.drop_index("ix_tasks_job_position", table_name="tasks", schema=SCHEMA)
     op.drop_table("tasks", schema=SCHEMA)
+    op.drop_index("ix_jobs_user_submission", table_name="jobs", schema=SCHEMA)
     op.drop_index("ix_jobs_user_created", table_name="jobs", schema=SCHEMA)
     op.drop_table("jobs", schema=SCHEMA)

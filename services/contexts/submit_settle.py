@@ -1,0 +1,93 @@
+"""Helpers of the submit consumer: finding an earlier copy's job, settling deliveries,
+waiting out a database outage and answering ``reply_to``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from services.contexts.models import JobModel
+from services.contexts.submit_message import AUTHORIZATION_HEADER, Rejected, Reply, Submission
+from shared.consumer import dead_letter_copy
+from shared.messaging import CONTENT_TYPE, CORRELATION_HEADER
+
+logger = logging.getLogger("contexts.submit")
+
+CONFIRM_TIMEOUT = 10.0
+RETRY_DELAY, MAX_RETRY_DELAY = 1.0, 30.0
+
+
+async def earlier_reply(session: AsyncSession, submission: Submission) -> Reply:
+    """The job an earlier copy of the message created, found by its claim key.
+
+    The claim and the job are written in one transaction, so the job is there unless it
+    was deleted since; a copy that can no longer be answered is refused, never dropped
+    without a word."""
+    row = (
+        await session.execute(
+            select(JobModel.id, JobModel.total_tasks, JobModel.sub_batches).where(
+                JobModel.user_id == submission.user_id,
+                JobModel.submission_key == submission.key,
+            )
+        )
+    ).first()
+    if row is None:
+        raise Rejected("duplicate message_id: the job of the earlier message no longer exists")
+    return Reply(job_id=row.id, total_tasks=row.total_tasks, sub_batches=row.sub_batches)
+
+
+def dead_letter_without_token(message: AbstractIncomingMessage, reason: str) -> aio_pika.Message:
+    """The dead letter of a refused submission: a copy with the reason, minus the token."""
+    copy = dead_letter_copy(message, reason)
+    copy.headers = {
+        name: value for name, value in copy.headers.items() if name.lower() != AUTHORIZATION_HEADER
+    }
+    return copy
+
+
+async def database_answers(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
+    try:
+        async with sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+        return True
+    except Exception:
+        return False
+
+
+def retry_delay(message: AbstractIncomingMessage) -> float:
+    """The wait before a delivery that failed goes back to the queue (doubling per
+    delivery: the broker counts them toward the queue's delivery limit)."""
+    count = (message.headers or {}).get("x-delivery-count", 0)
+    deliveries = count if isinstance(count, int) else 0
+    return float(min(RETRY_DELAY * 2**deliveries, MAX_RETRY_DELAY))
+
+
+async def settle(outcome: Any) -> None:
+    """Ack or nack, tolerating a channel that died since the delivery (redelivered then)."""
+    try:
+        await outcome
+    except Exception as exc:
+        logger.warning("settling a stale delivery ignored", extra={"error": repr(exc)})
+
+
+async def reply(
+    channel: AbstractChannel, message: AbstractIncomingMessage, body: bytes, kind: str
+) -> None:
+    assert message.reply_to
+    answer = aio_pika.Message(
+        body,
+        content_type=CONTENT_TYPE,
+        correlation_id=message.correlation_id,
+        headers={CORRELATION_HEADER: message.correlation_id or ""},
+        type=kind,
+    )
+    # Default exchange, routing key = the reply queue (a named queue or the direct
+    # reply-to pseudo queue ``amq.rabbitmq.reply-to.<...>`` of the requester).
+    await channel.default_exchange.publish(
+        answer, message.reply_to, mandatory=False, timeout=CONFIRM_TIMEOUT
+    )
