@@ -13,14 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import platform
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
@@ -29,15 +24,13 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.tokens import generate_key_pair  # noqa: E402
-from tests.support.database import admin_execute  # noqa: E402
-from tests.support.database import database_url as scratch_url  # noqa: E402
+from scratch import scratch_environment, write_results  # noqa: E402
+
 from tests.support.processes import start_service  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_CHAT_SECONDS", "15"))
 CONNECTIONS = int(os.environ.get("BENCH_CHAT_CONNECTIONS", "8"))
 MESSAGE = "what's pending?"
-RESULTS = REPO / "bench" / "results"
 
 
 async def client_loop(
@@ -85,55 +78,38 @@ async def drive(url: str, token: str, seconds: float) -> dict[str, float]:
 
 
 def main() -> int:
-    db_name = f"tp_bench_{uuid.uuid4().hex[:8]}"
-    database_url = scratch_url(db_name)
-    work = Path(tempfile.mkdtemp(prefix="tp-chat-bench-"))
-    private, public = generate_key_pair()
-    (work / "private.pem").write_bytes(private)
-    (work / "public.pem").write_bytes(public)
-    env = {
-        "DATABASE_URL": database_url,
-        "JWT_PRIVATE_KEY_FILE": str(work / "private.pem"),
-        "JWT_PUBLIC_KEY_FILE": str(work / "public.pem"),
-        "RATE_LIMIT": "100000000/minute",
-        "OPENAI_API_KEY": "",  # the offline engine
-        "LOG_LEVEL": "WARNING",
-    }
-    subprocess.run(
-        [sys.executable, "scripts/migrate.py"], cwd=REPO, env={**os.environ, **env}, check=True
-    )
-    todos = start_service("todos", "services.todos.app:create_app", env, work)
-    chat = start_service(
-        "chat", "services.chat.app:create_app", {**env, "TODOS_URL": todos.url}, work
-    )
-    gateway = start_service(
-        "gateway",
-        "services.gateway.app:create_app",
-        {**env, "TODOS_URL": todos.url, "CHAT_URL": chat.url},
-        work,
-    )
-    try:
-        with httpx.Client(base_url=gateway.url, timeout=30) as api:
-            creds = {"email": "chat-bench@example.com", "password": "benchmark-password"}
-            api.post("/api/v1/auth/register", json=creds).raise_for_status()
-            token = api.post("/api/v1/auth/login", json=creds).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            for n in range(10):
-                todo = {"title": f"benchmark task {n}"}
-                api.post("/api/v1/todos", json=todo, headers=headers).raise_for_status()
-        url = gateway.url + "/api/v1/chat"
-        print(f"warming up, then {SECONDS:g}s of chat turns with {CONNECTIONS} clients")
-        asyncio.run(drive(url, token, min(3.0, SECONDS)))  # warm-up: pools, caches
-        result = asyncio.run(drive(url, token, SECONDS))
-    finally:
-        gateway.stop()
-        chat.stop()
-        todos.stop()
-        asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+    # OPENAI_API_KEY empty: the offline engine.
+    with scratch_environment("chat", OPENAI_API_KEY="", LOG_LEVEL="WARNING") as scratch:
+        env, work = scratch.env, scratch.work
+        todos = start_service("todos", "services.todos.app:create_app", env, work)
+        chat = start_service(
+            "chat", "services.chat.app:create_app", {**env, "TODOS_URL": todos.url}, work
+        )
+        gateway = start_service(
+            "gateway",
+            "services.gateway.app:create_app",
+            {**env, "TODOS_URL": todos.url, "CHAT_URL": chat.url},
+            work,
+        )
+        try:
+            with httpx.Client(base_url=gateway.url, timeout=30) as api:
+                creds = {"email": "chat-bench@example.com", "password": "benchmark-password"}
+                api.post("/api/v1/auth/register", json=creds).raise_for_status()
+                token = api.post("/api/v1/auth/login", json=creds).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                for n in range(10):
+                    todo = {"title": f"benchmark task {n}"}
+                    api.post("/api/v1/todos", json=todo, headers=headers).raise_for_status()
+            url = gateway.url + "/api/v1/chat"
+            print(f"warming up, then {SECONDS:g}s of chat turns with {CONNECTIONS} clients")
+            asyncio.run(drive(url, token, min(3.0, SECONDS)))  # warm-up: pools, caches
+            result = asyncio.run(drive(url, token, SECONDS))
+        finally:
+            gateway.stop()
+            chat.stop()
+            todos.stop()
     report = {
         "scenario": f"POST /api/v1/chat {MESSAGE!r} (offline engine) through the gateway",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "clients": CONNECTIONS,
         "seconds": SECONDS,
         "result": result,
@@ -143,10 +119,7 @@ def main() -> int:
         f"{result['turns']:>8.0f}{result['turns_per_second']:>10.1f}{result['p50_ms']:>10.1f}"
         f"{result['p99_ms']:>10.1f}{result['non_2xx']:>10.0f}"
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"chat-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(report, indent=2))
-    print(f"results written to {out.relative_to(REPO)}")
+    write_results("chat", report)
     return 0
 
 

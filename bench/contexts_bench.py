@@ -14,15 +14,10 @@ bench/results/.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import platform
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +27,18 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from scratch import scratch_environment, write_results  # noqa: E402
+
+from services.contexts.generation.planned_task import KINDS  # noqa: E402
 from services.contexts.queues import TASK_REQUESTED  # noqa: E402
+from services.contexts.schemas import FINISHED_STATUSES as FINISHED  # noqa: E402
 from shared.messaging import Envelope, to_message  # noqa: E402
-from shared.tokens import TokenIssuer, generate_key_pair  # noqa: E402
-from tests.support.database import admin_execute  # noqa: E402
-from tests.support.database import database_url as scratch_url  # noqa: E402
+from shared.tokens import TokenIssuer  # noqa: E402
 from tests.support.processes import ServiceProcess, start_service  # noqa: E402
 from tests.support.rabbit import scratch_vhost  # noqa: E402
 
 TASKS = int(os.environ.get("BENCH_CONTEXTS_TASKS", "10000"))
 JOB_TIMEOUT = float(os.environ.get("BENCH_CONTEXTS_TIMEOUT", "1800"))
-RESULTS = REPO / "bench" / "results"
-FINISHED = ("completed", "completed_with_errors", "failed")
-KINDS = ("endpoint", "service", "repository", "validator", "util")
 
 
 def registry(count: int) -> dict[str, Any]:
@@ -142,29 +136,19 @@ async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
 
 
 def main() -> int:
-    db_name = f"tp_bench_{uuid.uuid4().hex[:8]}"
-    database_url = scratch_url(db_name)
-    work = Path(tempfile.mkdtemp(prefix="tp-bench-contexts-"))
-    private, public = generate_key_pair()
-    (work / "private.pem").write_bytes(private)
-    (work / "public.pem").write_bytes(public)
-    token = TokenIssuer(
-        private, issuer="todo-platform", audience="todo-platform-api", ttl_seconds=7200
-    ).issue(str(uuid.uuid4()))
     body = {"registry": registry(TASKS), "documents": {}, "options": {"generator": "template"}}
     print(f"contexts benchmark: {TASKS} tasks, template generator")
-    with scratch_vhost("tp_bench") as vhost:
-        env = {
-            "DATABASE_URL": database_url,
-            "AMQP_URL": vhost.url,
-            "JWT_PRIVATE_KEY_FILE": str(work / "private.pem"),
-            "JWT_PUBLIC_KEY_FILE": str(work / "public.pem"),
-            "LOG_LEVEL": "WARNING",
-        }
-        subprocess.run(
-            [sys.executable, "scripts/migrate.py"], cwd=REPO, env={**os.environ, **env},
-            check=True, capture_output=True,
-        )  # fmt: skip
+    with (
+        scratch_vhost("tp_bench") as vhost,
+        scratch_environment("contexts", AMQP_URL=vhost.url, LOG_LEVEL="WARNING") as scratch,
+    ):
+        env, work = scratch.env, scratch.work
+        token = TokenIssuer(
+            scratch.private_key,
+            issuer="todo-platform",
+            audience="todo-platform-api",
+            ttl_seconds=7200,
+        ).issue(str(uuid.uuid4()))
         processes: list[ServiceProcess] = []
         try:
             contexts = start_service(
@@ -183,7 +167,6 @@ def main() -> int:
         finally:
             for process in reversed(processes):
                 process.stop()
-            asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
         raw = asyncio.run(yardstick(vhost.url, TASKS))
     print(
         f"aio-pika alone: publish {raw['publish_per_second']:.0f}/s, "
@@ -191,18 +174,13 @@ def main() -> int:
     )
     result = {
         "scenario": f"context-generation job of {TASKS} tasks, submit -> completed",
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
         "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "tasks": TASKS,
         "one_worker": one,
         "two_workers": two,
         "aio_pika_yardstick": raw,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / f"contexts-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
-    out.write_text(json.dumps(result, indent=2))
-    print(f"results written to {out.relative_to(REPO)}")
+    write_results("contexts", result)
     return 0
 
 
