@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -35,15 +34,20 @@ from services.contexts.queues import GENERATE_QUEUE, TASK_REQUESTED, TaskRequest
 from services.contexts.schemas import JobRequest
 from services.contexts.settings import ContextsSettings
 from shared.errors import Conflict, NotFound, ValidationFailed
-
-SAMPLES = Path("/work/shared/samples")
+from shared.settings import REPO_ROOT
+from tests.support.database import scratch_database
+from tests.support.samples import SAMPLES
 
 
 @pytest.fixture(scope="module")
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    eng = create_async_engine(database_url)
-    yield eng
-    await eng.dispose()
+async def engine() -> AsyncIterator[AsyncEngine]:
+    # A database of its own: the run's shared one is watched by the end-to-end contexts
+    # processes, whose relays and worker would pick up (and move) the jobs written here.
+    migrations = REPO_ROOT / "services" / "contexts" / "migrations"
+    async with scratch_database("test_contexts_intake", migrations) as url:
+        eng = create_async_engine(url)
+        yield eng
+        await eng.dispose()
 
 
 @pytest.fixture

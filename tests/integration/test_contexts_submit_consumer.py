@@ -11,7 +11,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import Any
 
 import aio_pika
@@ -34,9 +33,9 @@ from tests.conftest import JwtKeys
 from tests.support.database import admin_execute, scratch_database
 from tests.support.processes import free_port
 from tests.support.rabbit import Vhost, get_message, scratch_vhost
+from tests.support.samples import SAMPLES
 
 ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
-SAMPLES = Path("/work/shared/samples")
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 

@@ -13,8 +13,7 @@ from rich.console import Console
 from services.contexts.cli.gateway_client import SseParser, describe_error
 from services.contexts.cli.main import _exit_code, main, parser
 from tests.support.processes import free_port
-
-SAMPLES = Path("/work/shared/samples")
+from tests.support.samples import SAMPLES
 
 
 @pytest.fixture

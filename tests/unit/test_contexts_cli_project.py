@@ -17,8 +17,7 @@ from services.contexts.cli.project import (
     write_results,
 )
 from services.contexts.generation.registry import updated_registry
-
-SAMPLES = Path("/work/shared/samples")
+from tests.support.samples import SAMPLES
 
 
 @pytest.fixture

@@ -16,9 +16,8 @@ from services.contexts.generation.generators import TemplateGenerator
 from services.contexts.generation.planned_task import PlannedTask
 from services.contexts.generation.registry import parse_registry
 from services.contexts.generation.verification import verify_context
-from shared.settings import REPO_ROOT
+from tests.support.samples import SAMPLES
 
-SAMPLES = REPO_ROOT.parent / "shared" / "samples"
 if not SAMPLES.exists():
     pytest.skip(f"sample projects not found at {SAMPLES}", allow_module_level=True)
 

@@ -17,9 +17,8 @@ from services.contexts.generation.registry import (
     parse_registry,
     updated_registry,
 )
-from shared.settings import REPO_ROOT
+from tests.support.samples import SAMPLES
 
-SAMPLES = REPO_ROOT.parent / "shared" / "samples"  # the sample projects beside the repository
 if not SAMPLES.exists():
     pytest.skip(f"sample projects not found at {SAMPLES}", allow_module_level=True)
 

@@ -22,8 +22,8 @@ import pytest
 from services.contexts.schemas import FINISHED_STATUSES
 from tests.conftest import Stack, User
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.samples import SAMPLES
 
-SAMPLES = Path("/work/shared/samples")
 JOBS = "/api/v1/contexts/jobs"
 WORKER_FACTORY = "services.contexts.worker.app:create_app"
 
