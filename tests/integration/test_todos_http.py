@@ -262,6 +262,7 @@ async def test_lost_database_connections_answer_503_then_recover(make_caller):
         if response.status_code != 200:
             error_of(response, 503, "SERVICE_UNAVAILABLE")
         statuses.append(response.status_code)
-    # Each dead pooled connection costs one 503 (never a 500), then the pool heals.
-    assert statuses[0] == 503 and statuses.count(503) <= 3, statuses
+    # A dead pooled connection costs at most one 503 (never a 500) — none when the driver
+    # has already seen the server's termination notice — then the pool heals.
+    assert set(statuses) <= {200, 503} and statuses.count(503) <= 3, statuses
     assert statuses[-3:] == [200, 200, 200], statuses
