@@ -24,44 +24,38 @@ async def job_resource(session: AsyncSession, job: Row[Any]) -> JobView:
     return job_view(job, batches, by_type)
 
 
+def _state(job: Row[Any]) -> dict[str, Any]:
+    """The fields a job's list item and its full resource share."""
+    return {
+        "job_id": job.id,
+        "status": job.status,
+        "generator": job.generator,
+        "total_tasks": job.total_tasks,
+        "done": job.done,
+        "failed": job.failed,
+        "skipped": len(job.skipped),
+        "not_qualifying": len(job.not_qualifying),
+        "sub_batches": job.sub_batches,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
 def job_view(job: Row[Any], batches: list[BatchView], by_type: dict[str, int]) -> JobView:
     return JobView(
-        job_id=job.id,
-        status=job.status,
-        generator=job.generator,
+        **_state(job),
         regenerate=job.regenerate,
-        total_tasks=job.total_tasks,
-        done=job.done,
-        failed=job.failed,
-        skipped=len(job.skipped),
-        not_qualifying=len(job.not_qualifying),
-        sub_batches=job.sub_batches,
         batches=batches,
         by_type=by_type,
         warnings=list(job.warnings),
         skipped_tasks=list(job.skipped),
         not_qualifying_tasks=list(job.not_qualifying),
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
     )
 
 
 def job_summary(job: Row[Any]) -> JobSummary:
-    return JobSummary(
-        job_id=job.id,
-        status=job.status,
-        generator=job.generator,
-        total_tasks=job.total_tasks,
-        done=job.done,
-        failed=job.failed,
-        skipped=len(job.skipped),
-        not_qualifying=len(job.not_qualifying),
-        sub_batches=job.sub_batches,
-        created_at=job.created_at,
-        started_at=job.started_at,
-        finished_at=job.finished_at,
-    )
+    return JobSummary(**_state(job))
 
 
 def batches_of(batch_indexes: Iterable[int]) -> list[BatchView]:
