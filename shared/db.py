@@ -88,6 +88,27 @@ async def provide_reader(state: State) -> AsyncIterator[asyncpg.Connection]:
         await greenlet_spawn(pooled.close)
 
 
+async def database_reachable(engine: AsyncEngine) -> bool:
+    """Whether a *new* connection to the engine's database answers (callers bound the wait).
+
+    Readiness asks this rather than borrowing from the pool: a pool busy with requests
+    says nothing about the database, and a probe waiting for a free connection would take
+    the busiest pods out of the Service just when they are needed.
+    """
+    url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        conn = await asyncpg.connect(url, server_settings={"application_name": "readiness"})
+    except Exception:
+        return False
+    try:
+        await conn.fetchval("SELECT 1")
+        return True
+    except Exception:
+        return False
+    finally:
+        conn.terminate()
+
+
 async def database_answers(engine: AsyncEngine) -> bool:
     try:
         async with engine.connect() as conn:

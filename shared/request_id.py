@@ -1,7 +1,8 @@
 """Correlation ids: ``X-Request-ID`` in, out, in every log line, and forwarded upstream.
 
 A pure ASGI middleware (the cheapest kind) that also writes one access-log line per
-request, so the log line and the response carry the same id.
+request, so the log line and the response carry the same id, and counts the request in
+the HTTP metrics (route template from Litestar's routing, which fills in the same scope).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import cast
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from shared.logging import request_id_var
+from shared.metrics import observe_request, request_started
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
@@ -42,13 +44,16 @@ class RequestIdMiddleware:
         request_id = incoming_request_id(http_scope["headers"])
         token = request_id_var.set(request_id)
         started = time.perf_counter()
+        answered_after: float | None = None
         status = 500
         encoded = request_id.encode()
+        request_started()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered_after
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered_after = time.perf_counter() - started
                 headers = [h for h in message.get("headers", ()) if h[0].lower() != HEADER]
                 headers.append((HEADER, encoded))
                 message["headers"] = headers
@@ -57,6 +62,10 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = cast(str | None, scope.get("path_template"))
+            latency = elapsed if answered_after is None else answered_after
+            observe_request(method, route, status, latency)
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info(
                     "%s %s %s",
@@ -65,7 +74,7 @@ class RequestIdMiddleware:
                     status,
                     extra={
                         "status": status,
-                        "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                        "duration_ms": round(elapsed * 1000, 2),
                     },
                 )
             request_id_var.reset(token)

@@ -2,7 +2,8 @@
 
 A service's ``app.py`` calls :func:`build_app` with its settings, controllers and extra
 lifespan hooks; this function adds the database engine, the token verifier, error
-rendering, health endpoints, OpenAPI at ``/schema/openapi.json`` and request ids.
+rendering, health endpoints (readiness: the database plus ``readiness``), ``/metrics``,
+OpenAPI at ``/schema/openapi.json`` and request ids.
 """
 
 from __future__ import annotations
@@ -19,10 +20,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, ControllerRouterHandler, Middleware
 
 from shared.body_limit import DeclaredBodyLimit
-from shared.db import create_engine, make_sessionmaker, provide_reader, provide_session
+from shared.db import (
+    create_engine,
+    database_reachable,
+    make_sessionmaker,
+    provide_reader,
+    provide_session,
+)
 from shared.errors import EXCEPTION_HANDLERS
-from shared.health import HealthController
+from shared.health import Dependency, HealthController
 from shared.logging import configure_logging
+from shared.metrics import MetricsController, pool_hook, register_scrape_hook
 from shared.request_id import RequestIdMiddleware
 from shared.settings import CommonSettings
 from shared.tokens import TokenVerifier
@@ -41,6 +49,7 @@ def build_app(
     cors_config: CORSConfig | None = None,
     request_max_body_size: int = 1024 * 1024,
     wrappers: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
+    readiness: Sequence[Dependency] = (),
 ) -> ASGIApp:
     """The ASGI app to serve: the Litestar app inside the request-id layer."""
     configure_logging(settings.service_name, settings.log_level)
@@ -50,13 +59,19 @@ def build_app(
         engine = create_engine(settings)
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
+        unregister = register_scrape_hook(pool_hook(engine))
         try:
             yield
         finally:
+            unregister()
+            # Last: the other hooks' work (relays, consumers) is done with it by now.
             await engine.dispose()
 
+    async def database_ready() -> bool:
+        return await database_reachable(litestar_app.state.engine)
+
     litestar_app = Litestar(
-        route_handlers=[HealthController, *route_handlers],
+        route_handlers=[HealthController, MetricsController, *route_handlers],
         middleware=list(middleware),
         lifespan=[database, *lifespan],
         dependencies={"session": Provide(provide_session), "reader": Provide(provide_reader)},
@@ -68,6 +83,7 @@ def build_app(
         debug=False,
         logging_config=None,  # configure_logging above owns the log format
     )
+    litestar_app.state.readiness = [Dependency("database", database_ready), *readiness]
     # ASGI layers outside Litestar (``wrappers``, innermost first), then the request id
     # outermost, so even a 404 for an unknown route carries X-Request-ID and is logged.
     asgi_app: ASGIApp = litestar_app

@@ -115,6 +115,15 @@ def stack(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture
+def started() -> Iterator[list[ServiceProcess]]:
+    """The processes a test started; stopped at its end whatever happened."""
+    processes: list[ServiceProcess] = []
+    yield processes
+    for process in processes:
+        process.stop()
+
+
+@pytest.fixture
 def api(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.gateway.url, timeout=10) as client:
         yield client

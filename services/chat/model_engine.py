@@ -23,8 +23,10 @@ from services.chat.engine_api import HistoryMessage, Toolbox, Turn
 from services.chat.errors import LlmUnavailable
 from services.chat.settings import ChatSettings
 from services.chat.tool_args import TOOL_ARGUMENTS, UNPARSED
+from shared.metrics import observe_llm_call
 
 logger = logging.getLogger("chat.model")
+LLM_CALLER = "chat"  # the caller label of the model-request metrics
 
 SYSTEM_PROMPT = """You are the assistant of a todo app. You manage the user's tasks only \
 through the tools you are given; never claim a change you did not make with a tool.
@@ -142,20 +144,20 @@ class ModelEngine:
         # halfway (their change would be made but not recorded): the toolbox starts none
         # once too little time is left for one, so the turn as a whole ends in time.
         try:
-            async with asyncio.timeout_at(deadline):
+            async with asyncio.timeout_at(deadline), observe_llm_call(LLM_CALLER):
                 completion = await self.client.chat.completions.create(
                     model=self.model,
                     messages=messages,  # type: ignore[arg-type]
                     tools=self.tools,  # type: ignore[arg-type]
                 )
+                if not completion.choices:  # counted as an invalid response
+                    raise LlmUnavailable(details={"reason": "no answer"})
         except openai.APIError as exc:
             logger.warning("model failed: %r", exc)
             raise LlmUnavailable(details={"reason": type(exc).__name__}) from exc
         except TimeoutError as exc:
             logger.warning("model too slow for the turn's deadline")
             raise LlmUnavailable(details={"reason": "turn deadline"}) from exc
-        if not completion.choices:
-            raise LlmUnavailable(details={"reason": "no answer"})
         return completion.choices[0].message
 
     async def _call_tool(self, tools: Toolbox, call: Any) -> dict[str, Any]:

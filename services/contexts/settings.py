@@ -21,3 +21,5 @@ class ContextsSettings(CommonSettings, kw_only=True):
     events_heartbeat: float = 10.0
     # Work messages published per relay round (each is one task).
     work_relay_batch_size: int = 500
+    # Seconds a scrape reuses the job/task counts (each count scans the tasks table).
+    metrics_counts_interval: float = 15.0

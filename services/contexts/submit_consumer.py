@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aio_pika
 import msgspec
@@ -63,8 +63,8 @@ from services.contexts.submit_settle import (
     earlier_reply,
     reply,
     retry_delay,
-    settle,
 )
+from shared.consumer.delivery import consuming, settle, stop_consuming
 from shared.consumer.processed import claim
 from shared.errors import ValidationFailed
 from shared.logging import request_id_var
@@ -74,6 +74,7 @@ from shared.messaging import (
     declare_work_queue,
     get_connection,
 )
+from shared.metrics import MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
 from shared.settings import CommonSettings
 from shared.tokens import TokenVerifier
 
@@ -110,6 +111,10 @@ class SubmitConsumer:
         # The longest wait between two tries of a submission held during an outage.
         self.max_hold_delay = MAX_RETRY_DELAY
 
+    @property
+    def is_consuming(self) -> bool:
+        return consuming(self._channel, self._consumer_tag, self._stopping)
+
     async def start(self) -> None:
         """Declare the exchange, the queue (with its dead-letter queue), bind, consume."""
         channel = await self.connection.channel(publisher_confirms=True, on_return_raises=True)
@@ -129,8 +134,7 @@ class SubmitConsumer:
         self._stopping = True
         self._stop_requested.set()
         if self._queue is not None and self._consumer_tag is not None:
-            with contextlib.suppress(Exception):  # a dead channel has no consumer left
-                await self._queue.cancel(self._consumer_tag, timeout=5)
+            await stop_consuming(self._queue, self._consumer_tag)
         await asyncio.sleep(0)
         if self._inflight:
             _, late = await asyncio.wait(set(self._inflight), timeout=grace_period)
@@ -147,6 +151,7 @@ class SubmitConsumer:
         # dies, which must not interrupt a transaction half-way.
         if self._stopping:
             return  # left unacked: back to the queue when the channel closes
+        MESSAGES_CONSUMED.labels(SUBMIT_QUEUE).inc()
         task = asyncio.create_task(self._handle(message))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
@@ -174,7 +179,7 @@ class SubmitConsumer:
             delay = retry_delay(message)
             logger.exception("submission failed; requeued after %.1fs", delay)
             await asyncio.sleep(delay)
-            await settle(message.nack(requeue=True))
+            await settle(message.nack(requeue=True), "nack", SUBMIT_QUEUE)
             return
         if message.reply_to:
             try:
@@ -183,9 +188,9 @@ class SubmitConsumer:
                 # The job is committed; the redelivered copy will answer with it.
                 logger.warning("reply failed; requeued to answer again", extra={"error": repr(exc)})
                 await asyncio.sleep(retry_delay(message))
-                await settle(message.nack(requeue=True))
+                await settle(message.nack(requeue=True), "nack", SUBMIT_QUEUE)
                 return
-        await settle(message.ack())
+        await settle(message.ack(), "ack", SUBMIT_QUEUE)
 
     async def _submit_when_possible(self, submission: Submission) -> Reply:
         """:meth:`_submit`, tried again in process for as long as the database is down."""
@@ -243,12 +248,13 @@ class SubmitConsumer:
         except Exception as exc:  # not confirmed: keep the original, try again later
             logger.error("dead-lettering failed", extra={"error": repr(exc)})
             await asyncio.sleep(retry_delay(message))
-            await settle(message.nack(requeue=True))
+            await settle(message.nack(requeue=True), "nack", SUBMIT_QUEUE)
             return
+        MESSAGES_DEAD_LETTERED.labels(SUBMIT_QUEUE).inc()
         if message.reply_to:
             with contextlib.suppress(Exception):  # the answer to a refusal is a courtesy
                 await self._reply(message, error_body(rejected), ERROR_REPLY_TYPE)
-        await settle(message.ack())
+        await settle(message.ack(), "ack", SUBMIT_QUEUE)
 
     async def _reply(self, message: AbstractIncomingMessage, body: bytes, kind: str) -> None:
         assert self._channel is not None
@@ -262,11 +268,12 @@ class _Stopping(Exception):
 @contextlib.asynccontextmanager
 async def submit_consumer(
     settings: CommonSettings, engine: AsyncEngine, verifier: TokenVerifier
-) -> AsyncIterator[None]:
+) -> AsyncIterator[Callable[[], Awaitable[bool]]]:
     """Run the submit consumer for the duration of the block (the service's lifespan).
 
     The broker may be down when the service starts: the HTTP API must come up anyway,
     so the consumer starts in the background and retries until the broker answers.
+    The block gets a readiness check: whether the consumer is consuming right now.
     """
     sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
     holder: list[SubmitConsumer] = []
@@ -288,9 +295,12 @@ async def submit_consumer(
             holder.append(consumer)
             return
 
+    async def intake_consuming() -> bool:
+        return bool(holder) and holder[0].is_consuming
+
     starter = asyncio.create_task(start_when_possible())
     try:
-        yield
+        yield intake_consuming
     finally:
         starter.cancel()
         with contextlib.suppress(asyncio.CancelledError):

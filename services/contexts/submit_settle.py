@@ -4,7 +4,6 @@ waiting out a database outage and answering ``reply_to``."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
@@ -65,14 +64,6 @@ def retry_delay(message: AbstractIncomingMessage) -> float:
     count = (message.headers or {}).get("x-delivery-count", 0)
     deliveries = count if isinstance(count, int) else 0
     return float(min(RETRY_DELAY * 2**deliveries, MAX_RETRY_DELAY))
-
-
-async def settle(outcome: Any) -> None:
-    """Ack or nack, tolerating a channel that died since the delivery (redelivered then)."""
-    try:
-        await outcome
-    except Exception as exc:
-        logger.warning("settling a stale delivery ignored", extra={"error": repr(exc)})
 
 
 async def reply(

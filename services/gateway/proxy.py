@@ -200,6 +200,8 @@ def proxy_route(prefix: str, service: str, base_url: str) -> ASGIRouteHandler:
         path = scope.get("raw_path") or scope["path"].encode()
         if path != exact and not path.startswith(nested):  # "/api/v1/todosX" is not ours
             raise NotFound()
+        # Litestar gives a mount no route template; the metrics label is the prefix.
+        scope["path_template"] = prefix
         await forward(cast(HTTPScope, scope), receive, send, service, base_url.rstrip("/"))
 
     return asgi(prefix, is_mount=True, name=f"proxy-{service}")(handler)

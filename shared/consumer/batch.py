@@ -53,8 +53,10 @@ from shared.consumer.delivery import (
     Delivery,
     DependencyCheck,
     Retries,
+    consuming,
     decode,
     settle,
+    stop_consuming,
 )
 from shared.consumer.inbox import Inbox
 from shared.messaging import (
@@ -64,6 +66,7 @@ from shared.messaging import (
     declare_work_queue,
 )
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
+from shared.metrics import MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
 
 __all__ = ["Accepts", "BatchConsumer", "BatchHandler", "Delivery", "DependencyCheck", "Retries"]
 
@@ -118,13 +121,7 @@ class BatchConsumer:
 
     @property
     def is_consuming(self) -> bool:
-        """Started, not stopping, and the channel is open (readiness)."""
-        return (
-            self._consumer_tag is not None
-            and not self._stopping
-            and self.channel is not None
-            and not self.channel.is_closed
-        )
+        return consuming(self.channel, self._consumer_tag, self._stopping)
 
     async def start(self) -> None:
         """Declare the queue (idempotently) and start consuming on a channel of its own."""
@@ -152,10 +149,7 @@ class BatchConsumer:
             return
         self._stopping = True
         if self._amqp_queue is not None and self._consumer_tag is not None:
-            try:
-                await self._amqp_queue.cancel(self._consumer_tag, timeout=5)
-            except CHANNEL_ERRORS as exc:
-                logger.warning("cancel failed", extra={"queue": self.queue, "error": repr(exc)})
+            await stop_consuming(self._amqp_queue, self._consumer_tag)
         self._inbox.close()
         task, self._loop_task = self._loop_task, None
         if task is not None:
@@ -182,6 +176,7 @@ class BatchConsumer:
     # -- receiving ------------------------------------------------------------------
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         # aiormq runs this in a task it cancels when the channel dies: only hand over.
+        MESSAGES_CONSUMED.labels(self.queue).inc()
         self._inbox.put(message)
 
     async def _run(self) -> None:
@@ -295,6 +290,7 @@ class BatchConsumer:
             logger.error("dead-lettering failed", extra={"queue": self.queue, "error": repr(exc)})
             self._hold(message, self.retry_delay)
             return
+        MESSAGES_DEAD_LETTERED.labels(self.queue).inc()
         await self._settle(message.ack(), "ack")
 
     async def _settle(self, outcome: Awaitable[None], what: str) -> None:

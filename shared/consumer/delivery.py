@@ -5,6 +5,7 @@ Split out of :mod:`shared.consumer.batch`, which re-exports the names handlers u
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -12,14 +13,16 @@ from typing import Any
 
 import aiormq
 import msgspec
-from aio_pika.abc import AbstractIncomingMessage
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from shared.messaging import Envelope, MalformedMessage, from_message
+from shared.metrics import MESSAGES_ACKED, MESSAGES_REQUEUED
 
 logger = logging.getLogger("shared.consumer.batch")
 
 # Errors of an ack/nack/publish on a channel or connection that is gone.
 CHANNEL_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, TimeoutError)
+CANCEL_TIMEOUT = 5.0
 
 
 @dataclass(eq=False)  # compared and hashed by identity: two copies are two deliveries
@@ -63,7 +66,8 @@ def decode(message: AbstractIncomingMessage, accepts: Accepts) -> Delivery:
 
 
 async def settle(outcome: Awaitable[None], what: str, queue: str) -> None:
-    """Ack or nack, tolerating a channel that died since the delivery (a reconnect)."""
+    """Ack or nack (``what``: "ack" or "nack", a requeue), counted in the metrics;
+    tolerating a channel that died since the delivery (a reconnect)."""
     try:
         await outcome
     except CHANNEL_ERRORS as exc:
@@ -72,3 +76,26 @@ async def settle(outcome: Awaitable[None], what: str, queue: str) -> None:
             what,
             extra={"queue": queue, "error": repr(exc)},
         )
+        return
+    (MESSAGES_ACKED if what == "ack" else MESSAGES_REQUEUED).labels(queue).inc()
+
+
+def consuming(channel: AbstractChannel | None, consumer_tag: str | None, stopping: bool) -> bool:
+    """Readiness of a consumer: started, not stopping, and its channel is open."""
+    return (
+        consumer_tag is not None and not stopping and channel is not None and not channel.is_closed
+    )
+
+
+async def stop_consuming(queue: AbstractQueue, consumer_tag: str) -> None:
+    """Cancel a consumer, within ``CANCEL_TIMEOUT`` however the broker is doing.
+
+    A robust queue's cancel first waits for its connection to come back, for as long as
+    that takes: while the broker is unreachable, a stop would hang there (and the process
+    would never finish shutting down). With the connection gone there is no consumer left
+    to cancel anyway.
+    """
+    try:
+        await asyncio.wait_for(queue.cancel(consumer_tag), CANCEL_TIMEOUT)
+    except CHANNEL_ERRORS as exc:
+        logger.warning("cancel failed", extra={"queue": queue.name, "error": repr(exc)})

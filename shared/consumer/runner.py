@@ -23,7 +23,6 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractConnection,
@@ -35,6 +34,7 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from shared.consumer.dead_letter import dead_letter_copy
+from shared.consumer.delivery import settle, stop_consuming
 from shared.consumer.processed import claim
 from shared.logging import request_id_var
 from shared.messaging import (
@@ -47,14 +47,13 @@ from shared.messaging import (
     from_message,
 )
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
+from shared.metrics import MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
 
 logger = logging.getLogger("shared.consumer")
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 DEFAULT_PREFETCH = 10
 DEAD_LETTER_CONFIRM_TIMEOUT = 10.0
-# Errors of an ack/nack/publish on a channel or connection that is gone.
-_CHANNEL_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, TimeoutError)
 
 
 @dataclass
@@ -149,10 +148,7 @@ class ConsumerRunner:
         self._stopping = True
         for sub in self.subscriptions:
             if sub.amqp_queue is not None and sub.consumer_tag is not None:
-                try:
-                    await sub.amqp_queue.cancel(sub.consumer_tag, timeout=5)
-                except _CHANNEL_ERRORS as exc:
-                    logger.warning("cancel failed", extra={"queue": sub.queue, "error": repr(exc)})
+                await stop_consuming(sub.amqp_queue, sub.consumer_tag)
         await asyncio.sleep(0)  # let deliveries already dispatched see ``_stopping``
         if self._inflight:
             _, late = await asyncio.wait(set(self._inflight), timeout=grace_period)
@@ -192,6 +188,7 @@ class ConsumerRunner:
         """
         if self._stopping:
             return  # not started: left unacked, requeued when the channel closes
+        MESSAGES_CONSUMED.labels(sub.queue).inc()
         task = asyncio.create_task(self._handle(sub, message))
         self._inflight.add(task)
         task.add_done_callback(self._inflight.discard)
@@ -256,19 +253,12 @@ class ConsumerRunner:
             logger.error("dead-lettering failed", extra={"queue": sub.queue, "error": repr(exc)})
             await _settle(message.nack(requeue=True), "nack", sub)
             return
+        MESSAGES_DEAD_LETTERED.labels(sub.queue).inc()
         await _settle(message.ack(), "ack", sub)
 
 
 async def _settle(outcome: Awaitable[None], what: str, sub: Subscription) -> None:
-    """Ack or nack, tolerating a channel that died since the delivery (after a reconnect)."""
-    try:
-        await outcome
-    except _CHANNEL_ERRORS as exc:
-        logger.warning(
-            "%s of a stale delivery ignored; the broker redelivers it",
-            what,
-            extra={"queue": sub.queue, "error": repr(exc)},
-        )
+    await settle(outcome, what, sub.queue)
 
 
 def _correlation_id(message: AbstractIncomingMessage) -> str:

@@ -16,6 +16,9 @@ A crash between 2 and 3 rolls the marks back and the rows are published again: d
 is at least once, consumers deduplicate on the envelope id. When the broker is down, the
 relay drops its publisher and retries with exponential backoff (capped); nothing is lost,
 rows simply wait. Sent rows older than ``retention`` are deleted every ``prune_interval``.
+
+While it runs, every metrics scrape reads the backlog: pending rows and the age of the
+oldest (``outbox_pending_rows``, ``outbox_oldest_pending_age_seconds``).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ from shared.messaging import (
     Unroutable,
     decode,
 )
+from shared.metrics import OUTBOX_PUBLISHED, register_scrape_hook
+from shared.outbox.backlog import backlog_hook
 from shared.outbox.table import notify_channel
 
 logger = logging.getLogger("shared.outbox")
@@ -84,6 +89,8 @@ class OutboxRelay:
         self._stop = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._unregister_metrics: Callable[[], None] | None = None
+        self.name = table.fullname  # the metrics label, e.g. "todos.outbox"
 
     # -- lifecycle ------------------------------------------------------------------
     async def start(self) -> None:
@@ -91,10 +98,14 @@ class OutboxRelay:
             self._stopping = False
             self._stop.clear()
             self._task = asyncio.create_task(self._run(), name=f"outbox-relay:{self.channel}")
+            self._unregister_metrics = register_scrape_hook(backlog_hook(self.engine, self.table))
 
     async def stop(self) -> None:
         """Finish the round in flight (up to ``stop_timeout``), then close everything."""
         task, self._task = self._task, None
+        if self._unregister_metrics is not None:
+            self._unregister_metrics()
+            self._unregister_metrics = None
         self._stopping = True
         self._stop.set()
         self._wakeup.set()
@@ -199,6 +210,7 @@ class OutboxRelay:
                 "outbox rows not published",
                 extra={"channel": self.channel, "failed": len(errors), "sent": len(published)},
             )
+        OUTBOX_PUBLISHED.labels(self.name).inc(len(published))
         if broker_down:
             raise _BrokerDown(f"{len(errors)} publish(es) failed: broker unavailable")
         return len(rows), len(published)

@@ -22,6 +22,7 @@ from services.contexts.generation.context_template import (
     todo_lines,
 )
 from services.contexts.generation.planned_task import PlannedTask
+from shared.metrics import observe_llm_call
 
 
 class Generator(Protocol):
@@ -35,6 +36,7 @@ class TemplateGenerator:
         return render_context(task)
 
 
+LLM_CALLER = "contexts-worker"  # the caller label of the model-request metrics
 _FENCE = re.compile(r"^\s*```(?:markdown|md)?\s*\n(.*?)\n```\s*$", re.DOTALL)
 
 SYSTEM_PROMPT = """\
@@ -82,13 +84,16 @@ class LlmGenerator:
         self.temperature = temperature
 
     async def generate(self, task: PlannedTask) -> str:
-        completion = await self.client.chat.completions.create(
-            model=self.model,
-            messages=build_messages(task),  # type: ignore[arg-type]
-            temperature=self.temperature,
-        )
-        content = completion.choices[0].message.content if completion.choices else None
-        return unwrap(content or "")
+        async with observe_llm_call(LLM_CALLER):
+            completion = await self.client.chat.completions.create(
+                model=self.model,
+                messages=build_messages(task),  # type: ignore[arg-type]
+                temperature=self.temperature,
+            )
+            content = completion.choices[0].message.content if completion.choices else None
+            if not content:  # counted as an invalid response; the task is retried
+                raise ValueError("the model answered with no content")
+        return unwrap(content)
 
 
 def unwrap(content: str) -> str:

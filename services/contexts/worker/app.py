@@ -1,7 +1,7 @@
 """Wires the contexts worker: ``granian --interface asgi --factory
 services.contexts.worker.app:create_app``.
 
-The HTTP side serves only ``/health/live`` and ``/health/ready``; the work happens in the
+The HTTP side serves only ``/health/*`` and ``/metrics``; the work happens in the
 lifespan, which runs the batch consumer of ``contexts.generate``, the consumer of the
 work the broker gave up on (``contexts.generate.undeliverable``, see
 :mod:`services.contexts.worker.undeliverable`) and the relay of the job events the worker
@@ -14,15 +14,15 @@ replicas share the queues.
 
 from __future__ import annotations
 
-import json
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import openai
 from aio_pika.abc import AbstractConnection
 from litestar import Litestar
-from litestar.types import ASGIApp, HTTPResponseStartEvent, Receive, Scope, Send
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from litestar.types import ASGIApp
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.contexts.generation.generators import Generator, LlmGenerator, TemplateGenerator
 from services.contexts.models import OUTBOX
@@ -38,12 +38,11 @@ from services.contexts.worker.settings import WorkerSettings
 from services.contexts.worker.undeliverable import UndeliverableTasks
 from shared.consumer.batch import BatchConsumer, DependencyCheck
 from shared.db import database_answers
+from shared.health import Dependency
 from shared.messaging import close_connection, get_connection
 from shared.outbox import OutboxRelay, amqp_publisher_factory
 from shared.service_app import build_app
 from shared.settings import load_settings
-
-READY_PATH = "/health/ready"
 
 
 class Generators:
@@ -74,39 +73,6 @@ class Generators:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
-
-
-class Readiness:
-    """``/health/ready`` of the worker: the database answers and the consumer consumes.
-
-    An ASGI layer in front of the shared health endpoints, because a worker is ready only
-    while its channel to the broker is open, which the shared check does not know about.
-    It answers the shared check's JSON, with a ``broker`` check added.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.engine: AsyncEngine | None = None
-        self.consumers: list[BatchConsumer] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != READY_PATH:
-            await self.app(scope, receive, send)
-            return
-        checks = {
-            "database": self.engine is not None and await database_answers(self.engine),
-            "broker": bool(self.consumers) and all(c.is_consuming for c in self.consumers),
-        }
-        ok = all(checks.values())
-        body = json.dumps({"status": "ok" if ok else "unavailable", "checks": checks}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
-        start: HTTPResponseStartEvent = {
-            "type": "http.response.start",
-            "status": 200 if ok else 503,
-            "headers": headers,
-        }
-        await send(start)
-        await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def database_check(sessionmaker: async_sessionmaker[AsyncSession]) -> DependencyCheck:
@@ -171,7 +137,11 @@ def undeliverable_consumer(
 
 def create_app() -> ASGIApp:
     settings = load_settings(WorkerSettings)
-    readiness: list[Readiness] = []  # the layer build_app wraps around the app
+    consumers: list[BatchConsumer] = []  # filled while the lifespan runs
+
+    async def consuming() -> bool:
+        """Ready only while every consumer's channel to the broker is open."""
+        return bool(consumers) and all(consumer.is_consuming for consumer in consumers)
 
     @asynccontextmanager
     async def worker(app: Litestar) -> AsyncIterator[None]:
@@ -182,30 +152,28 @@ def create_app() -> ASGIApp:
             amqp_publisher_factory(settings.amqp_url, name=settings.service_name),
         )
         generators = Generators(settings)
-        consumers = [
+        consumers[:] = [
             generate_consumer(connection, app.state.sessionmaker, generators, settings),
             undeliverable_consumer(connection, app.state.sessionmaker, settings),
         ]
-        for layer in readiness:
-            layer.engine, layer.consumers = app.state.engine, consumers
         try:
             await relay.start()
             for consumer in reversed(consumers):  # dead letters first: none slips past it
                 await consumer.start()
             yield
         finally:
-            for consumer in consumers:
-                await consumer.stop(grace_period=settings.worker_stop_grace_seconds)
+            # Together, so the grace period bounds the whole stop, not each consumer's.
+            await asyncio.gather(
+                *(c.stop(grace_period=settings.worker_stop_grace_seconds) for c in consumers)
+            )
             await relay.stop()  # after the last batch: its events are committed by now
             await generators.close()
             await close_connection()
 
-    def ready_layer(app: ASGIApp) -> ASGIApp:
-        layer = Readiness(app)
-        readiness.append(layer)
-        return layer
-
     return build_app(
-        settings, title="Contexts worker", route_handlers=[], lifespan=[worker],
-        wrappers=[ready_layer],
-    )  # fmt: skip
+        settings,
+        title="Contexts worker",
+        route_handlers=[],
+        lifespan=[worker],
+        readiness=[Dependency("broker", consuming)],
+    )

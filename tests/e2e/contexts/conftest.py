@@ -57,6 +57,7 @@ def contexts_stack(stack: Stack, service_env: dict[str, str]) -> Iterator[Contex
     env = {
         **service_env,
         "EVENTS_POLL_INTERVAL": "0.2",
+        "METRICS_COUNTS_INTERVAL": "0",  # every scrape counts jobs and tasks afresh
         # No model here: nothing listens on this port, so an ``llm`` task fails at once
         # (tests that need a model start their own worker pointed at a fake one).
         "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
