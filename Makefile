@@ -59,6 +59,14 @@ format: install ## Format and autofix with ruff
 	$(RUN) ruff format .
 	$(RUN) ruff check --fix .
 
+.PHONY: k8s-validate
+k8s-validate: install ## Render every Kubernetes overlay and validate it offline (kubectl >= 1.27)
+	$(RUN) python scripts/k8s_validate.py
+
+.PHONY: image
+image: ## Build the container image (needs a Docker engine): todo-platform:dev
+	docker build -f deploy/Dockerfile -t todo-platform:dev .
+
 .PHONY: bench bench-proxy bench-chat bench-contexts
 bench: bench-proxy bench-chat bench-contexts ## All benchmarks (figures in docs/benchmarks.md)
 
