@@ -6,7 +6,8 @@ tables live in its own Postgres schema and its Alembic migrations see only them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -107,6 +108,12 @@ async def database_reachable(engine: AsyncEngine) -> bool:
         return False
     finally:
         conn.terminate()
+
+
+def database_check(sessionmaker: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[bool]]:
+    """Whether the database behind ``sessionmaker`` answers, for consumers that hold their
+    work while it does not (a failure with the database up is the work's own)."""
+    return functools.partial(database_answers, sessionmaker.kw["bind"])
 
 
 async def database_answers(engine: AsyncEngine) -> bool:

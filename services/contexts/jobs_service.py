@@ -227,15 +227,11 @@ def _work_messages(work: _WorkFor, task_ids: list[str]) -> list[Envelope]:
 
 async def _announce(session: AsyncSession, job: Row[Any], kind: str, correlation: str) -> None:
     """A ``contexts.job.<verb>`` event for the owner, in the change's transaction."""
-    event = JobEvent(
-        job_id=job.id,
-        status=job.status,
-        total_tasks=job.total_tasks,
-        done=job.done,
-        failed=job.failed,
-    )
     envelope = Envelope(
-        type=kind, user_id=job.user_id, data=msgspec.to_builtins(event), correlation_id=correlation
+        type=kind,
+        user_id=job.user_id,
+        data=msgspec.to_builtins(JobEvent.of(job)),
+        correlation_id=correlation,
     )
     await add_event(session, OUTBOX, envelope)
 

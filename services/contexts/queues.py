@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import msgspec
 
@@ -49,3 +50,14 @@ class JobEvent(msgspec.Struct, kw_only=True):
     total_tasks: int
     done: int
     failed: int
+
+    @classmethod
+    def of(cls, job: Any) -> JobEvent:
+        """The event of a job row (``id``, ``status``, ``total_tasks``, ``done``, ``failed``)."""
+        return cls(
+            job_id=job.id,
+            status=job.status,
+            total_tasks=job.total_tasks,
+            done=job.done,
+            failed=job.failed,
+        )

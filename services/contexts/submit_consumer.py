@@ -55,26 +55,25 @@ from services.contexts.submit_message import (
     rejection_reason,
 )
 from services.contexts.submit_settle import (
-    CONFIRM_TIMEOUT,
     MAX_RETRY_DELAY,
     RETRY_DELAY,
-    database_answers,
     dead_letter_without_token,
     earlier_reply,
     reply,
     retry_delay,
 )
+from shared.consumer.dead_letter import publish_dead_letter
 from shared.consumer.delivery import consuming, settle, stop_consuming
 from shared.consumer.processed import claim
+from shared.db import database_check
 from shared.errors import ValidationFailed
 from shared.logging import request_id_var
 from shared.messaging import (
-    dead_letter_queue_name,
     declare_exchanges,
     declare_work_queue,
     get_connection,
 )
-from shared.metrics import MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
+from shared.metrics import MESSAGES_CONSUMED
 from shared.settings import CommonSettings
 from shared.tokens import TokenVerifier
 
@@ -99,6 +98,7 @@ class SubmitConsumer:
         self.connection = connection
         self.sessionmaker = sessionmaker
         self.verifier = verifier
+        self._database_answers = database_check(sessionmaker)
         # The same limits as the HTTP API (registry and documents sizes, task count).
         self.limits = limits or ContextsSettings()
         self._channel: AbstractChannel | None = None
@@ -201,7 +201,7 @@ class SubmitConsumer:
             except Rejected:
                 raise
             except Exception as exc:
-                if await database_answers(self.sessionmaker):
+                if await self._database_answers():
                     raise  # not an outage: the broker's delivery limit bounds the retries
                 if self._stopping:
                     raise _Stopping from exc
@@ -241,16 +241,10 @@ class SubmitConsumer:
         logger.warning("submission dead-lettered", extra={"reason": rejected.reason})
         copy = dead_letter_without_token(message, rejected.reason)
         assert self._dead_letters is not None
-        try:
-            await self._dead_letters.publish(
-                copy, dead_letter_queue_name(SUBMIT_QUEUE), mandatory=True, timeout=CONFIRM_TIMEOUT
-            )
-        except Exception as exc:  # not confirmed: keep the original, try again later
-            logger.error("dead-lettering failed", extra={"error": repr(exc)})
-            await asyncio.sleep(retry_delay(message))
+        if not await publish_dead_letter(self._dead_letters, copy, SUBMIT_QUEUE):
+            await asyncio.sleep(retry_delay(message))  # keep the original, try again later
             await settle(message.nack(requeue=True), "nack", SUBMIT_QUEUE)
             return
-        MESSAGES_DEAD_LETTERED.labels(SUBMIT_QUEUE).inc()
         if message.reply_to:
             with contextlib.suppress(Exception):  # the answer to a refusal is a courtesy
                 await self._reply(message, error_body(rejected), ERROR_REPLY_TYPE)

@@ -7,12 +7,13 @@ import logging
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contexts.models import JobModel
 from services.contexts.submit_message import AUTHORIZATION_HEADER, Rejected, Reply, Submission
 from shared.consumer import dead_letter_copy
+from shared.consumer.delivery import previous_deliveries, redelivery_delay
 from shared.messaging import CONTENT_TYPE, CORRELATION_HEADER
 
 logger = logging.getLogger("contexts.submit")
@@ -49,21 +50,10 @@ def dead_letter_without_token(message: AbstractIncomingMessage, reason: str) -> 
     return copy
 
 
-async def database_answers(sessionmaker: async_sessionmaker[AsyncSession]) -> bool:
-    try:
-        async with sessionmaker() as session:
-            await session.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-
-
 def retry_delay(message: AbstractIncomingMessage) -> float:
     """The wait before a delivery that failed goes back to the queue (doubling per
     delivery: the broker counts them toward the queue's delivery limit)."""
-    count = (message.headers or {}).get("x-delivery-count", 0)
-    deliveries = count if isinstance(count, int) else 0
-    return float(min(RETRY_DELAY * 2**deliveries, MAX_RETRY_DELAY))
+    return redelivery_delay(previous_deliveries(message), RETRY_DELAY, MAX_RETRY_DELAY)
 
 
 async def reply(

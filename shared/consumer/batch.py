@@ -45,7 +45,7 @@ from aio_pika.abc import (
     AbstractQueue,
 )
 
-from shared.consumer.dead_letter import dead_letter_copy
+from shared.consumer.dead_letter import dead_letter_copy, publish_dead_letter
 from shared.consumer.delivery import (
     CHANNEL_ERRORS,
     Accepts,
@@ -55,6 +55,7 @@ from shared.consumer.delivery import (
     Retries,
     consuming,
     decode,
+    redelivery_delay,
     settle,
     stop_consuming,
 )
@@ -66,13 +67,11 @@ from shared.messaging import (
     declare_work_queue,
 )
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
-from shared.metrics import MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
+from shared.metrics import MESSAGES_CONSUMED
 
 __all__ = ["Accepts", "BatchConsumer", "BatchHandler", "Delivery", "DependencyCheck", "Retries"]
 
 logger = logging.getLogger("shared.consumer.batch")
-
-DEAD_LETTER_CONFIRM_TIMEOUT = 10.0
 
 
 class BatchConsumer:
@@ -256,7 +255,7 @@ class BatchConsumer:
 
     def _failure_delay(self, deliveries: list[Delivery]) -> float:
         deliveries_before = max(delivery.previous_deliveries for delivery in deliveries)
-        return min(self.retry_delay * 2**deliveries_before, self.max_retry_delay)
+        return redelivery_delay(deliveries_before, self.retry_delay, self.max_retry_delay)
 
     def _hold(self, message: AbstractIncomingMessage, delay: float) -> None:
         """Nack ``message`` with requeue after ``delay`` seconds, without blocking batches."""
@@ -279,19 +278,11 @@ class BatchConsumer:
             "malformed message dead-lettered", extra={"queue": self.queue, "reason": reason}
         )
         assert self._dead_letters is not None, "started"
-        try:
-            await self._dead_letters.publish(
-                dead_letter_copy(message, reason),
-                dead_letter_queue_name(self.queue),
-                mandatory=True,
-                timeout=DEAD_LETTER_CONFIRM_TIMEOUT,
-            )
-        except Exception as exc:  # not confirmed: keep the original, the broker retries it
-            logger.error("dead-lettering failed", extra={"queue": self.queue, "error": repr(exc)})
+        copy = dead_letter_copy(message, reason)
+        if await publish_dead_letter(self._dead_letters, copy, self.queue):
+            await self._settle(message.ack(), "ack")
+        else:  # not confirmed: keep the original, try again later
             self._hold(message, self.retry_delay)
-            return
-        MESSAGES_DEAD_LETTERED.labels(self.queue).inc()
-        await self._settle(message.ack(), "ack")
 
     async def _settle(self, outcome: Awaitable[None], what: str) -> None:
         await settle(outcome, what, self.queue)

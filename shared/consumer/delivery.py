@@ -35,9 +35,19 @@ class Delivery:
 
     @property
     def previous_deliveries(self) -> int:
-        """How often the broker delivered this message before (quorum queues count)."""
-        count = (self.message.headers or {}).get("x-delivery-count", 0)
-        return count if isinstance(count, int) else 0
+        return previous_deliveries(self.message)
+
+
+def previous_deliveries(message: AbstractIncomingMessage) -> int:
+    """How often the broker delivered this message before (quorum queues count)."""
+    count = (message.headers or {}).get("x-delivery-count", 0)
+    return count if isinstance(count, int) else 0
+
+
+def redelivery_delay(deliveries_before: int, first: float, cap: float) -> float:
+    """The wait before a failed delivery goes back to the queue: doubling per earlier
+    delivery (each counts toward the queue's delivery limit), at most ``cap``."""
+    return float(min(first * 2**deliveries_before, cap))
 
 
 # The deliveries to see again, each with the seconds to wait first; the rest are acked.

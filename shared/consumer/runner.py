@@ -33,27 +33,30 @@ from aio_pika.abc import (
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from shared.consumer.dead_letter import dead_letter_copy
-from shared.consumer.delivery import settle, stop_consuming
+from shared.consumer.dead_letter import dead_letter_copy, publish_dead_letter
+from shared.consumer.delivery import (
+    previous_deliveries,
+    redelivery_delay,
+    settle,
+    stop_consuming,
+)
 from shared.consumer.processed import claim
 from shared.logging import request_id_var
 from shared.messaging import (
     CORRELATION_HEADER,
     Envelope,
     MalformedMessage,
-    dead_letter_queue_name,
     declare_exchanges,
     declare_work_queue,
     from_message,
 )
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
-from shared.metrics import MESSAGES_CONSUMED, MESSAGES_DEAD_LETTERED
+from shared.metrics import MESSAGES_CONSUMED
 
 logger = logging.getLogger("shared.consumer")
 
 Handler = Callable[[AsyncSession, Envelope], Awaitable[None]]
 DEFAULT_PREFETCH = 10
-DEAD_LETTER_CONFIRM_TIMEOUT = 10.0
 
 
 @dataclass
@@ -221,17 +224,15 @@ class ConsumerRunner:
             delay = self._retry_delay(message)
             logger.exception("handler failed; requeued after %.1fs", delay, extra=log_extra)
             await asyncio.sleep(delay)
-            await _settle(message.nack(requeue=True), "nack", sub)
+            await settle(message.nack(requeue=True), "nack", sub.queue)
             return
         if not fresh:
             logger.info("duplicate message skipped", extra=log_extra)
-        await _settle(message.ack(), "ack", sub)
+        await settle(message.ack(), "ack", sub.queue)
 
     def _retry_delay(self, message: AbstractIncomingMessage) -> float:
-        # Quorum queues count earlier deliveries in x-delivery-count.
-        count = (message.headers or {}).get("x-delivery-count", 0)
-        deliveries = count if isinstance(count, int) else 0
-        return min(self.retry_delay * 2**deliveries, self.max_retry_delay)
+        deliveries = previous_deliveries(message)
+        return redelivery_delay(deliveries, self.retry_delay, self.max_retry_delay)
 
     async def _dead_letter(
         self, sub: Subscription, message: AbstractIncomingMessage, reason: str
@@ -242,23 +243,11 @@ class ConsumerRunner:
             extra={"consumer": sub.consumer, "queue": sub.queue, "reason": reason},
         )
         assert sub.dead_letters is not None
-        try:
-            await sub.dead_letters.publish(
-                dead_letter_copy(message, reason),
-                dead_letter_queue_name(sub.queue),
-                mandatory=True,
-                timeout=DEAD_LETTER_CONFIRM_TIMEOUT,
-            )
-        except Exception as exc:  # not confirmed: keep the original, the broker retries it
-            logger.error("dead-lettering failed", extra={"queue": sub.queue, "error": repr(exc)})
-            await _settle(message.nack(requeue=True), "nack", sub)
-            return
-        MESSAGES_DEAD_LETTERED.labels(sub.queue).inc()
-        await _settle(message.ack(), "ack", sub)
-
-
-async def _settle(outcome: Awaitable[None], what: str, sub: Subscription) -> None:
-    await settle(outcome, what, sub.queue)
+        copy = dead_letter_copy(message, reason)
+        if await publish_dead_letter(sub.dead_letters, copy, sub.queue):
+            await settle(message.ack(), "ack", sub.queue)
+        else:  # not confirmed: keep the original, the broker retries it
+            await settle(message.nack(requeue=True), "nack", sub.queue)
 
 
 def _correlation_id(message: AbstractIncomingMessage) -> str:

@@ -36,8 +36,8 @@ from services.contexts.queues import (
 from services.contexts.worker.batch_worker import BatchWorker, GeneratorFor
 from services.contexts.worker.settings import WorkerSettings
 from services.contexts.worker.undeliverable import UndeliverableTasks
-from shared.consumer.batch import BatchConsumer, DependencyCheck
-from shared.db import database_answers
+from shared.consumer.batch import BatchConsumer
+from shared.db import database_check
 from shared.health import Dependency
 from shared.messaging import close_connection, get_connection
 from shared.outbox import OutboxRelay, amqp_publisher_factory
@@ -73,16 +73,6 @@ class Generators:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
-
-
-def database_check(sessionmaker: async_sessionmaker[AsyncSession]) -> DependencyCheck:
-    """Whether the database behind ``sessionmaker`` answers (a batch waits until it does)."""
-    engine = sessionmaker.kw["bind"]
-
-    async def answers() -> bool:
-        return await database_answers(engine)
-
-    return answers
 
 
 def generate_consumer(

@@ -241,13 +241,7 @@ async def _advance_jobs(session: AsyncSession, recorded: Sequence[RecordedTask])
     for job in jobs.all():
         if job.moved == 0:
             continue  # only retries were counted: no progress to announce
-        event = JobEvent(
-            job_id=job.id,
-            status=job.status,
-            total_tasks=job.total_tasks,
-            done=job.done,
-            failed=job.failed,
-        )
+        event = JobEvent.of(job)
         await _announce(session, JOB_PROGRESS, job, event)
         if job.done + job.failed >= job.total_tasks:
             await _announce(session, JOB_COMPLETED, job, event)
