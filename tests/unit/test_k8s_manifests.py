@@ -5,6 +5,8 @@ Everything is rendered offline with `kubectl kustomize`; no cluster is involved.
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -21,7 +23,38 @@ VALIDATOR = REPO_ROOT / "scripts" / "k8s_validate.py"
 APPS = ("gateway", "todos", "chat", "contexts", "contexts-worker")
 NAME = "app.kubernetes.io/name"
 
-pytestmark = pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+# `labels`, `components` and targeted patches need the kustomize 5 that kubectl >= 1.27 bundles.
+MIN_KUSTOMIZE_MAJOR = 5
+NEEDS_KUBECTL = (
+    "these tests need kubectl >= 1.27 on the PATH (it renders the overlays with its bundled "
+    "kustomize >= v5; no cluster is used): https://kubernetes.io/docs/tasks/tools/"
+)
+
+
+def kubectl_problem() -> str | None:
+    """Why the kubectl on the PATH cannot render the overlays (None: it can)."""
+    if shutil.which("kubectl") is None:
+        return "kubectl is not installed"
+    out = subprocess.run(
+        ["kubectl", "version", "--client", "-o", "json"], capture_output=True, text=True
+    )
+    try:
+        kustomize = str(json.loads(out.stdout or "{}").get("kustomizeVersion", ""))
+    except json.JSONDecodeError:
+        kustomize = ""
+    major = re.match(r"v?(\d+)", kustomize)
+    if major is None or int(major.group(1)) < MIN_KUSTOMIZE_MAJOR:
+        return f"kubectl bundles kustomize {kustomize or '(unknown)'}, too old"
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def kubectl_available() -> None:
+    """A missing or old kubectl fails every test here (never skips them)."""
+    problem = kubectl_problem()
+    if problem is not None:
+        pytest.fail(f"{problem}: {NEEDS_KUBECTL}", pytrace=False)
+
 
 Obj = dict[str, Any]
 Rendered = tuple[str, list[Obj]]  # (overlay name, its objects)
