@@ -45,8 +45,14 @@ run: keys migrate vhost ## Start every service in the foreground (Ctrl-C stops a
 	$(RUN) honcho start -f Procfile
 
 .PHONY: test
-test: install services ## Run unit, integration and end-to-end tests (real Postgres, RabbitMQ)
+# One pytest run; its last stage is the API fuzzer (tests/fuzz), whatever the order given
+# (see pytest_collection_modifyitems in tests/conftest.py).
+test: install services ## Unit, integration and end-to-end tests, then the API fuzzer (real Postgres, RabbitMQ)
 	$(RUN) pytest
+
+.PHONY: fuzz
+fuzz: install services ## Only the API fuzzer: schemathesis on the gateway's merged OpenAPI, full stack
+	$(RUN) pytest tests/fuzz
 
 .PHONY: lint
 lint: install ## ruff + mypy

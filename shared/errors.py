@@ -1,4 +1,4 @@
-"""Domain errors and the one place that renders every error in the DESIGN §4 envelope.
+"""Domain errors and the one place that renders every error in the envelope (docs/design.md §3).
 
 Services raise the errors below; they never build error responses by hand. Litestar's own
 exceptions (validation, 404 route, 405, 413, 429) and unexpected exceptions go through
@@ -11,7 +11,7 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Literal
 
 import asyncpg
 import msgspec
@@ -45,6 +45,17 @@ class AppError(Exception):
 
 class ValidationFailed(AppError):
     status_code, code, message = 400, "VALIDATION_ERROR", "Request validation failed"
+
+
+Source = Literal["query", "header", "path", "body"]
+
+
+def invalid(key: str, message: str, *, source: Source = "query") -> ValidationFailed:
+    """A 400 naming one request field, shaped like the framework's own validation errors."""
+    return ValidationFailed(
+        f"Invalid {key}: {message}",
+        details={"fields": [{"key": key, "message": message, "source": source}]},
+    )
 
 
 class Unauthorized(AppError):
@@ -158,8 +169,7 @@ def describe(exc: Exception) -> tuple[int, str, str, dict[str, Any], dict[str, s
     if isinstance(exc, RecursionError):
         # A JSON body nested deeper than the decoder's recursion limit (e.g. 5,000 "["):
         # the client's input, not our failure.
-        message = "The JSON body is nested too deeply"
-        return 400, "VALIDATION_ERROR", message, {"where": "body"}, {}
+        return describe(invalid("body", "is nested too deeply", source="body"))
     if _is_database_outage(exc):
         logger.error("database unavailable: %s", exc.__class__.__name__)
         return 503, "SERVICE_UNAVAILABLE", "Database unavailable, try again shortly", {}, {}

@@ -3,7 +3,8 @@
 A service's ``app.py`` calls :func:`build_app` with its settings, controllers and extra
 lifespan hooks; this function adds the database engine, the token verifier, error
 rendering, health endpoints (readiness: the database plus ``readiness``), ``/metrics``,
-OpenAPI at ``/schema/openapi.json`` and request ids.
+OpenAPI at ``/schema/openapi.json`` (every error documented as the envelope, see
+``shared.openapi``) and request ids.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ from shared.db import (
 )
 from shared.errors import EXCEPTION_HANDLERS
 from shared.health import Dependency, HealthController
+from shared.input_checks import CheckedRequest, UrlParameterCheck
 from shared.logging import configure_logging
 from shared.metrics import MetricsController, pool_hook, register_scrape_hook
+from shared.openapi import ErrorDocs, document
 from shared.request_id import RequestIdMiddleware
 from shared.settings import CommonSettings
 from shared.tokens import TokenVerifier
@@ -50,6 +53,8 @@ def build_app(
     request_max_body_size: int = 1024 * 1024,
     wrappers: Sequence[Callable[[ASGIApp], ASGIApp]] = (),
     readiness: Sequence[Dependency] = (),
+    error_docs: ErrorDocs = ErrorDocs(),  # noqa: B008 - frozen, never mutated
+    openapi_path: str = "/schema",
 ) -> ASGIApp:
     """The ASGI app to serve: the Litestar app inside the request-id layer."""
     configure_logging(settings.service_name, settings.log_level)
@@ -72,11 +77,12 @@ def build_app(
 
     litestar_app = Litestar(
         route_handlers=[HealthController, MetricsController, *route_handlers],
-        middleware=list(middleware),
+        middleware=[UrlParameterCheck(), *middleware],
+        request_class=CheckedRequest,
         lifespan=[database, *lifespan],
         dependencies={"session": Provide(provide_session), "reader": Provide(provide_reader)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
-        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path="/schema"),
+        openapi_config=OpenAPIConfig(title=title, version="1.0.0", path=openapi_path),
         cors_config=cors_config,
         request_max_body_size=request_max_body_size,
         state=_state(settings, state or {}),
@@ -84,6 +90,8 @@ def build_app(
         logging_config=None,  # configure_logging above owns the log format
     )
     litestar_app.state.readiness = [Dependency("database", database_ready), *readiness]
+    # Every error documented as the envelope it really is, and more truths (shared.openapi).
+    document(litestar_app, error_docs)
     # ASGI layers outside Litestar (``wrappers``, innermost first), then the request id
     # outermost, so even a 404 for an unknown route carries X-Request-ID and is logged.
     asgi_app: ASGIApp = litestar_app

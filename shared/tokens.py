@@ -2,7 +2,9 @@
 
 Verification trusts nothing but the signature made with one of the configured public keys
 (selected by ``kid``, so two keys can be accepted while keys are rotated), allows exactly
-one algorithm and requires every registered claim we rely on.
+one algorithm and requires every registered claim we rely on, each of its type: the
+times are JSON numbers (RFC 7519's NumericDate; PyJWT alone would take ``"1700000000"``),
+``sub`` is a user id (a UUID) and ``jti`` a string. Anything else is a 401.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from shared.errors import Unauthorized
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "jti"]
+NUMERIC_DATES = ("exp", "iat", "nbf")
+MAX_NUMERIC_DATE = 2**63  # seconds; anything larger is not a time a token can mean
 _PEM_BLOCK = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.S)
 
 
@@ -86,11 +90,17 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError as exc:
             raise Unauthorized("Access token expired") from exc
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, TypeError, ValueError, OverflowError) as exc:
+            # PyJWT's own checks raise TypeError for a non-string `iss` and OverflowError
+            # for a time beyond a float: a malformed token either way.
             raise Unauthorized("Invalid access token") from exc
-        if claims.get("typ") != "access" or not isinstance(claims["sub"], str):
+        if not _well_typed(claims):
             raise Unauthorized("Invalid access token")
-        return AccessClaims(user_id=claims["sub"], token_id=claims["jti"], expires_at=claims["exp"])
+        return AccessClaims(
+            user_id=str(uuid.UUID(claims["sub"])),
+            token_id=claims["jti"],
+            expires_at=int(claims["exp"]),
+        )
 
     def verify_header(self, authorization: str | None) -> AccessClaims:
         """Verify an ``Authorization: Bearer <jwt>`` header value."""
@@ -100,6 +110,26 @@ class TokenVerifier:
         if scheme.lower() != "bearer" or not token.strip():
             raise Unauthorized("Authorization header must be 'Bearer <token>'")
         return self.verify(token.strip())
+
+
+def _well_typed(claims: dict[str, Any]) -> bool:
+    """Whether every claim we read has the type RFC 7519 and our tokens give it."""
+    for name in NUMERIC_DATES:
+        value = claims.get(name, 0)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not -MAX_NUMERIC_DATE < value < MAX_NUMERIC_DATE:  # also false for NaN
+            return False
+    if claims.get("typ") != "access" or not isinstance(claims["jti"], str):
+        return False
+    subject = claims["sub"]
+    if not isinstance(subject, str) or len(subject) != 36:
+        return False  # the canonical form only: no braces, no "urn:uuid:" prefix
+    try:
+        uuid.UUID(subject)
+    except ValueError:
+        return False
+    return True
 
 
 class TokenIssuer:

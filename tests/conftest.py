@@ -22,6 +22,7 @@ from shared.settings import REPO_ROOT
 from shared.tokens import generate_key_pair
 from tests.support.database import admin_execute
 from tests.support.database import database_url as scratch_url
+from tests.support.full_stack import FullStack, start_full_stack
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.rabbit import Vhost, scratch_vhost
 
@@ -114,6 +115,20 @@ def stack(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory)
     todos.stop()
 
 
+@pytest.fixture(scope="session")
+def full_stack(stack: Stack) -> Iterator[FullStack]:
+    """Every service behind one gateway (rate limits raised); see tests/support/full_stack."""
+    running = start_full_stack(stack)
+    yield running
+    running.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The API fuzzer (tests/fuzz) is the last stage of a run, whatever the order given."""
+    fuzz = REPO_ROOT / "tests" / "fuzz"
+    items.sort(key=lambda item: item.path.is_relative_to(fuzz))
+
+
 @pytest.fixture
 def started() -> Iterator[list[ServiceProcess]]:
     """The processes a test started; stopped at its end whatever happened."""
@@ -145,21 +160,29 @@ class User:
 UserFactory = Callable[..., User]
 
 
+def register_user(
+    gateway_url: str, password: str = "correct horse battery", name: str | None = None
+) -> User:
+    """Register and log in a new user through the gateway (module-scoped fixtures call it
+    directly; tests use ``make_user``)."""
+    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
+    with httpx.Client(base_url=gateway_url, timeout=10) as client:
+        body = {"email": email, "password": password, **({"name": name} if name else {})}
+        created = client.post("/api/v1/auth/register", json=body)
+        assert created.status_code == 201, created.text
+        login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
+        assert login.status_code == 200, login.text
+    tokens = login.json()
+    return User(
+        created.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"]
+    )
+
+
 @pytest.fixture
 def make_user(stack: Stack) -> UserFactory:
     """Register and log in a new user through the gateway."""
 
     def factory(password: str = "correct horse battery", name: str | None = None) -> User:
-        email = f"user-{uuid.uuid4().hex[:10]}@example.com"
-        with httpx.Client(base_url=stack.gateway.url, timeout=10) as client:
-            body = {"email": email, "password": password, **({"name": name} if name else {})}
-            created = client.post("/api/v1/auth/register", json=body)
-            assert created.status_code == 201, created.text
-            login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
-            assert login.status_code == 200, login.text
-        tokens = login.json()
-        return User(
-            created.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"]
-        )
+        return register_user(stack.gateway.url, password, name)
 
     return factory

@@ -15,10 +15,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from litestar import Controller, Request, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chat import conversations, turn
+from services.chat.errors import LlmUnavailable
 from services.chat.pagination import (
     DEFAULT_CONVERSATIONS,
     DEFAULT_MESSAGES,
@@ -38,7 +40,8 @@ from services.chat.streaming import EventStream, stream_turn
 from services.chat.todos_client import TodosClient
 from services.chat.toolbox import OnCall, TurnToolbox
 from shared.auth_middleware import caller
-from shared.pagination import invalid
+from shared.errors import NotFound, ServiceUnavailable, invalid
+from shared.openapi import raises
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
@@ -75,6 +78,17 @@ class ChatController(Controller):
         summary="Send a message to the assistant",
         description="With `Accept: text/event-stream` the turn streams as Server-Sent Events: "
         "`tool_call` per tool call, `reply`, then `done` with the JSON answer.",
+        # The conversation may be missing; the model may fail; the turn's database work is
+        # done through the sessionmaker (no ``session`` dependency), so 503 is named here.
+        raises=raises(NotFound, LlmUnavailable, ServiceUnavailable),
+        responses={
+            200: ResponseSpec(
+                ChatResponse,
+                generate_examples=False,
+                description="The assistant's answer (JSON); with `Accept: text/event-stream`, "
+                "Server-Sent Events (`tool_call`, `reply`, `done`) instead",
+            )
+        },
     )
     async def chat(
         self,
@@ -119,7 +133,11 @@ class ChatController(Controller):
     ) -> ConversationPage:
         return await conversations.list_conversations(session, caller(request), cursor, limit)
 
-    @get("/conversations/{conversation_id:uuid}", summary="A conversation and its messages")
+    @get(
+        "/conversations/{conversation_id:uuid}",
+        summary="A conversation and its messages",
+        raises=raises(NotFound),
+    )
     async def get_conversation(
         self,
         request: AuthRequest,
@@ -132,7 +150,11 @@ class ChatController(Controller):
             session, caller(request), conversation_id, cursor, limit
         )
 
-    @patch("/conversations/{conversation_id:uuid}", summary="Rename a conversation")
+    @patch(
+        "/conversations/{conversation_id:uuid}",
+        summary="Rename a conversation",
+        raises=raises(NotFound),
+    )
     async def rename_conversation(
         self,
         request: AuthRequest,
@@ -148,6 +170,7 @@ class ChatController(Controller):
         "/conversations/{conversation_id:uuid}",
         status_code=204,
         summary="Delete a conversation and its messages",
+        raises=raises(NotFound),
     )
     async def delete_conversation(
         self, request: AuthRequest, session: Session, conversation_id: ConversationId

@@ -14,7 +14,8 @@ from typing import Any
 
 import msgspec
 
-from shared.pagination import decode_cursor, encode_cursor, invalid
+from shared.errors import invalid
+from shared.pagination import cursor_instant, decode_cursor, encode_cursor
 
 DEFAULT_CONVERSATIONS = 20
 DEFAULT_MESSAGES = 50
@@ -36,10 +37,7 @@ def decode_conversation_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         kind, moment, conversation_id = _decode(cursor)
         if kind != "conversations":
             raise ValueError("made for another list")
-        at = msgspec.convert(moment, datetime)
-        if at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return at, msgspec.convert(conversation_id, uuid.UUID)
+        return cursor_instant(moment), msgspec.convert(conversation_id, uuid.UUID)
     except (ValueError, TypeError, msgspec.MsgspecError) as exc:
         raise invalid("cursor", "is not a cursor of this list") from exc
 

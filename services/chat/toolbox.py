@@ -22,6 +22,7 @@ from services.chat.schemas import ToolCall
 from services.chat.todos_client import TodosClient
 from services.chat.tool_args import TOOL_ARGUMENTS, UNPARSED
 from services.chat.tools import TOOLS
+from shared.input_checks import INSTANT_RANGE, converts_to_utc
 
 logger = logging.getLogger("chat.tools")
 OnCall = Callable[[ToolCall], Awaitable[None]]
@@ -92,6 +93,11 @@ class TurnToolbox:
         except msgspec.ValidationError as exc:
             return {"error": f"invalid arguments for {name}: {exc}"}
         parsed = self._in_users_zone(parsed)
+        for field in parsed.__struct_fields__:
+            value = getattr(parsed, field)
+            if isinstance(value, datetime) and not converts_to_utc(value):
+                problem = f"{field} {INSTANT_RANGE}"
+                return {"error": f"invalid arguments for {name}: {problem}"}
         # Only an outage of the todos service raises from here (503/504 for the turn).
         return await TOOLS[name](self.client, parsed)
 

@@ -19,11 +19,15 @@ from services.contexts.job_pages import DEFAULT_LIMIT, MAX_CURSOR_LENGTH, MAX_LI
 from services.contexts.schemas import JobPage, JobRequest, JobView
 from services.contexts.settings import ContextsSettings
 from shared.auth_middleware import caller
+from shared.errors import Conflict, NotFound
+from shared.openapi import raises
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
 JobId = Annotated[str, PathParameter(description="The job's id (a UUID)")]
 BASE_PATH = "/api/v1/contexts/jobs"
+# A job named in the path that is missing or another user's.
+ONE_JOB = raises(NotFound)
 
 
 class JobController(Controller):
@@ -65,7 +69,11 @@ class JobController(Controller):
     ) -> JobPage:
         return await service.list_jobs(session, request.user, cursor=cursor, limit=limit)
 
-    @get("/{job_id:str}", summary="Get a job: status, progress per sub-batch, counts")
+    @get(
+        "/{job_id:str}",
+        summary="Get a job: status, progress per sub-batch, counts",
+        raises=ONE_JOB,
+    )
     async def get_job(self, request: AuthRequest, session: Session, job_id: JobId) -> JobView:
         return await service.get_job(session, request.user, job_id)
 
@@ -77,6 +85,7 @@ class JobController(Controller):
             "409 while the job is still queued or running (its failures are not final "
             "yet) and when it has no failed task."
         ),
+        raises=raises(NotFound, Conflict),
     )
     async def retry(self, request: AuthRequest, session: Session, job_id: JobId) -> JobView:
         return await service.retry_job(session, request.user, job_id)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
 from shared import pagination
+from shared.errors import invalid
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
@@ -27,10 +29,8 @@ def decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
     """The ``(created_at, id)`` a page starts after; 400 for anything else."""
     try:
         created_at, job_id = pagination.decode_cursor(
-            cursor, max_length=MAX_CURSOR_LENGTH, as_type=tuple[datetime, uuid.UUID]
+            cursor, max_length=MAX_CURSOR_LENGTH, as_type=tuple[Any, uuid.UUID]
         )
-        if created_at.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return created_at, job_id
+        return pagination.cursor_instant(created_at), job_id
     except (ValueError, msgspec.MsgspecError) as exc:
-        raise pagination.invalid("cursor", "is not a cursor of this list") from exc
+        raise invalid("cursor", "is not a cursor of this list") from exc

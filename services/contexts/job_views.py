@@ -1,4 +1,4 @@
-"""The job resource (DESIGN §6) and the job list item, built from the stored rows."""
+"""The job resource (docs/design.md §5) and the job list item, built from the stored rows."""
 
 from __future__ import annotations
 

@@ -11,17 +11,19 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, PathParameter
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contexts import archive as archives
 from services.contexts import results_service as results
-from services.contexts.controllers import BASE_PATH, AuthRequest, JobId
+from services.contexts.controllers import BASE_PATH, ONE_JOB, AuthRequest, JobId
 from services.contexts.job_events import ProgressStream, event_body, told_everything
 from services.contexts.jobs_service import owned_job
 from services.contexts.schemas import ContextList
 from services.contexts.settings import ContextsSettings
+from shared.openapi import event_stream
 from shared.tokens import AccessClaims
 
 Session = NamedDependency[AsyncSession]
@@ -43,11 +45,12 @@ class ResultsController(Controller):
         "/summary",
         media_type="text/plain; charset=utf-8",
         summary="The job's summary, as the seed's generation summary block",
+        raises=ONE_JOB,
     )
     async def summary(self, request: AuthRequest, session: Session, job_id: JobId) -> str:
         return await results.summary(session, request.user, job_id)
 
-    @get("/contexts", summary="The job's tasks and their context files")
+    @get("/contexts", summary="The job's tasks and their context files", raises=ONE_JOB)
     async def list_contexts(
         self, request: AuthRequest, session: Session, job_id: JobId
     ) -> ContextList:
@@ -57,6 +60,7 @@ class ResultsController(Controller):
         "/contexts/{task_id:str}",
         media_type="text/markdown; charset=utf-8",
         summary="One generated context file (404 until it is generated)",
+        raises=ONE_JOB,
     )
     async def get_context(
         self, request: AuthRequest, session: Session, job_id: JobId, task_id: TaskId
@@ -66,6 +70,12 @@ class ResultsController(Controller):
     @get(
         "/registry",
         summary="The registry as submitted, with the generated tasks set context_ready",
+        raises=ONE_JOB,
+        responses={
+            200: ResponseSpec(
+                dict[str, Any], generate_examples=False, description="The task registry (JSON)"
+            )
+        },
     )
     async def registry(
         self, request: AuthRequest, session: Session, job_id: JobId
@@ -73,7 +83,19 @@ class ResultsController(Controller):
         text = await results.registry_text(session, request.user, job_id)
         return Response(text.encode(), media_type="application/json")
 
-    @get("/archive", summary="A .tar.gz of .claude_tasks/ to unpack into the project")
+    @get(
+        "/archive",
+        summary="A .tar.gz of .claude_tasks/ to unpack into the project",
+        raises=ONE_JOB,
+        responses={
+            200: ResponseSpec(
+                bytes,
+                generate_examples=False,
+                media_type="application/gzip",
+                description="The archive (Content-Disposition: attachment)",
+            )
+        },
+    )
     async def archive(self, request: AuthRequest, session: Session, job_id: JobId) -> Stream:
         writer = await results.archive(session, request.user, job_id)
         name = f"claude_tasks-{job_id}.tar.gz"
@@ -86,6 +108,13 @@ class ResultsController(Controller):
     @get(
         "/events",
         summary="Progress as Server-Sent Events (task, batch, then a final job event)",
+        raises=ONE_JOB,
+        responses={
+            200: event_stream("`task`, `batch` and a final `job` event; ends with the job"),
+            204: ResponseSpec(
+                None, description="Last-Event-ID shows the client has seen the whole stream"
+            ),
+        },
     )
     async def events(
         self,

@@ -3,7 +3,7 @@
 ``JobRequest`` is the body of ``POST /api/v1/contexts/jobs`` and of a ``jobs.submit``
 message; the registry is kept as any JSON value here because its two shapes are checked
 by the registry parser, which names the exact place of a problem. ``JobView`` is the job
-resource of DESIGN §6.
+resource of docs/design.md §5.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Wires the gateway: auth API, the API guard (token + rate limit), CORS and the proxy."""
+"""Wires the gateway: auth API, the API guard (token + rate limit), CORS, the proxy and the
+public API's one OpenAPI document (``openapi_merge``)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,23 @@ from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.types import ASGIApp
 
-from services.gateway.api_guard import ApiGuardMiddleware
+from services.gateway.api_guard import PUBLIC, ApiGuardMiddleware
 from services.gateway.auth_controller import AuthController
 from services.gateway.body_limits import RouteBodyLimits, largest_body_limit
 from services.gateway.client_ip import parse_networks
 from services.gateway.cors_refusals import CorsRefusalEnvelope
 from services.gateway.event_stream import event_hub, event_stream
+from services.gateway.openapi_merge import (
+    OWN_SCHEMA_PATH,
+    PublicDocument,
+    Upstream,
+    schema_router,
+)
 from services.gateway.proxy import create_client, proxy_route
 from services.gateway.rate_limits import RateLimits
 from services.gateway.settings import GatewaySettings
+from shared.errors import RateLimited, ServiceUnavailable
+from shared.openapi import ErrorDocs
 from shared.service_app import build_app
 from shared.settings import load_settings, split_list
 from shared.tokens import TokenIssuer
@@ -39,6 +48,11 @@ def create_app() -> ASGIApp:
         finally:
             await app.state.http_client.close()
 
+    upstreams = [
+        Upstream("todos", "/api/v1/todos", settings.todos_url),
+        Upstream("chat", "/api/v1/chat", settings.chat_url),
+        Upstream("contexts", "/api/v1/contexts", settings.contexts_url),
+    ]
     api = Router(
         path="/",
         middleware=[ApiGuardMiddleware],
@@ -48,15 +62,21 @@ def create_app() -> ASGIApp:
         route_handlers=[
             AuthController,
             event_stream,
-            proxy_route("/api/v1/todos", "todos", settings.todos_url),
-            proxy_route("/api/v1/chat", "chat", settings.chat_url),
-            proxy_route("/api/v1/contexts", "contexts", settings.contexts_url),
+            *(proxy_route(u.prefix, u.service, u.base_url) for u in upstreams),
         ],
     )
     return build_app(
         settings,
         title="Todo platform API (gateway)",
-        route_handlers=[api],
+        # The public API's one document (the services' merged in) at /schema; Litestar's
+        # document of the gateway's own routes at /schema/gateway.
+        route_handlers=[api, schema_router(PublicDocument(upstreams))],
+        openapi_path=OWN_SCHEMA_PATH,
+        error_docs=ErrorDocs(
+            is_public=lambda handler: bool(handler.opt.get(PUBLIC)),
+            # Every route is rate limited, and the counters' store may be down.
+            common=[RateLimited, ServiceUnavailable("Rate-limit store unavailable")],
+        ),
         lifespan=[upstream_client, event_hub],
         state={
             "token_issuer": TokenIssuer(

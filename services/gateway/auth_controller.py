@@ -1,4 +1,4 @@
-"""HTTP endpoints of `/api/v1/auth` (DESIGN §3-4)."""
+"""HTTP endpoints of `/api/v1/auth` (docs/design.md §2-3)."""
 
 from __future__ import annotations
 
@@ -6,25 +6,43 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import auth_service
 from services.gateway.api_guard import PUBLIC
 from services.gateway.schemas import LoginIn, RefreshIn, RegisterIn, TokenPair, UserOut
+from shared.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, NotFound
+from shared.openapi import raises
+
+Session = NamedDependency[AsyncSession]  # provided by shared.service_app
 
 
 class AuthController(Controller):
     path = "/api/v1/auth"
     tags = ["auth"]
 
-    @post("/register", opt={PUBLIC: True}, status_code=HTTP_201_CREATED)
-    async def register(self, session: AsyncSession, data: RegisterIn) -> UserOut:
+    @post(
+        "/register",
+        opt={PUBLIC: True},
+        status_code=HTTP_201_CREATED,
+        summary="Create an account",
+        raises=raises(EmailTaken),
+    )
+    async def register(self, session: Session, data: JSONBody[RegisterIn]) -> UserOut:
         """Create an account. 409 EMAIL_TAKEN when the email (any case) is registered."""
         return await auth_service.register(session, data)
 
-    @post("/login", opt={PUBLIC: True}, status_code=200)
-    async def login(self, session: AsyncSession, state: State, data: LoginIn) -> TokenPair:
+    @post(
+        "/login",
+        opt={PUBLIC: True},
+        status_code=200,
+        summary="Log in: an access token and a refresh token",
+        raises=raises(InvalidCredentials),
+    )
+    async def login(self, session: Session, state: State, data: JSONBody[LoginIn]) -> TokenPair:
         """Exchange email + password for an access token and a refresh token."""
         return await auth_service.login(
             session,
@@ -34,8 +52,14 @@ class AuthController(Controller):
             refresh_ttl=state.settings.refresh_token_ttl,
         )
 
-    @post("/refresh", opt={PUBLIC: True}, status_code=200)
-    async def refresh(self, session: AsyncSession, state: State, data: RefreshIn) -> TokenPair:
+    @post(
+        "/refresh",
+        opt={PUBLIC: True},
+        status_code=200,
+        summary="Rotate a refresh token: a new token pair",
+        raises=raises(InvalidRefreshToken),
+    )
+    async def refresh(self, session: Session, state: State, data: JSONBody[RefreshIn]) -> TokenPair:
         """Rotate a refresh token: the old one stops working, a new pair is returned."""
         return await auth_service.refresh(
             session,
@@ -44,13 +68,13 @@ class AuthController(Controller):
             refresh_ttl=state.settings.refresh_token_ttl,
         )
 
-    @post("/logout", status_code=HTTP_204_NO_CONTENT)
+    @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Log out: revoke the session")
     async def logout(
-        self, session: AsyncSession, request: Request[str, Any, Any], data: RefreshIn
+        self, session: Session, request: Request[str, Any, Any], data: JSONBody[RefreshIn]
     ) -> None:
         """Revoke the refresh token's whole family (every token rotated from one login)."""
         await auth_service.logout(session, request.user, data.refresh_token)
 
-    @get("/me")
-    async def me(self, session: AsyncSession, request: Request[str, Any, Any]) -> UserOut:
+    @get("/me", summary="My account", raises=raises(NotFound))
+    async def me(self, session: Session, request: Request[str, Any, Any]) -> UserOut:
         return await auth_service.me(session, request.user)

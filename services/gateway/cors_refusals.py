@@ -2,7 +2,7 @@
 
 Litestar's CORS layer answers every preflight itself (so none is ever forwarded), but a
 refused one comes back as plain text. This thin wrapper, outside that layer, turns such an
-answer into the DESIGN §4 envelope: 403 ``CORS_REJECTED`` with Litestar's reason.
+answer into the docs/design.md §3 envelope: 403 ``CORS_REJECTED`` with Litestar's reason.
 """
 
 from __future__ import annotations

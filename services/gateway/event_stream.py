@@ -54,6 +54,8 @@ from shared.messaging import (
     from_message,
     get_connection,
 )
+from shared.openapi import event_stream as sse_response
+from shared.openapi import raises
 from shared.settings import split_list
 from shared.tokens import AccessClaims
 
@@ -286,7 +288,15 @@ async def event_hub(app: Litestar) -> AsyncIterator[None]:
         await hub.stop()
 
 
-@get("/api/v1/events", name="event-stream", include_in_schema=True)
+@get(
+    "/api/v1/events",
+    name="event-stream",
+    include_in_schema=True,
+    summary="My domain events, live (Server-Sent Events)",
+    # 503: the broker is unreachable; 429: too many streams of this user.
+    raises=raises(ServiceUnavailable, RateLimited),
+    responses={200: sse_response("Events until the access token expires, heartbeats in between")},
+)
 async def event_stream(request: Request[str, AccessClaims, Any]) -> Stream:
     """Server-Sent Events: the caller's own domain events (`todos.todo.*`, ...), live."""
     hub: EventHub = request.app.state.event_hub

@@ -204,4 +204,5 @@ def proxy_route(prefix: str, service: str, base_url: str) -> ASGIRouteHandler:
         scope["path_template"] = prefix
         await forward(cast(HTTPScope, scope), receive, send, service, base_url.rstrip("/"))
 
-    return asgi(prefix, is_mount=True, name=f"proxy-{service}")(handler)
+    # The scope is not copied: the metrics layer outside reads the path_template set here.
+    return asgi(prefix, is_mount=True, copy_scope=False, name=f"proxy-{service}")(handler)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import asyncpg
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +32,8 @@ from services.todos.schemas import (
     TodoPage,
     TodoUpdate,
 )
-from shared.pagination import invalid
+from shared.errors import NotFound, VersionConflict, invalid
+from shared.openapi import raises
 
 AuthRequest = Request[str, Any, Any]
 Session = NamedDependency[AsyncSession]  # provided by shared.service_app
@@ -48,6 +50,9 @@ IfNoneMatch = Annotated[
     HeaderParameter(name="if-none-match", description="304 when the ETag is one of these"),
 ]
 BASE_PATH = "/api/v1/todos"
+# A todo named in the path: missing (or another user's), or changed since If-Match's version.
+ONE_TODO = raises(NotFound)
+CONDITIONAL_WRITE = raises(NotFound, VersionConflict)
 
 
 class TodoController(Controller):
@@ -104,7 +109,12 @@ class TodoController(Controller):
             session, request.user, filters, sort=sort, cursor=cursor, limit=limit
         )
 
-    @get("/{todo_id:str}", summary="Get a todo")
+    @get(
+        "/{todo_id:str}",
+        summary="Get a todo",
+        raises=ONE_TODO,
+        responses={304: ResponseSpec(None, description="Not modified: If-None-Match has its ETag")},
+    )
     async def get_todo(
         self,
         request: AuthRequest,
@@ -120,7 +130,7 @@ class TodoController(Controller):
             return not_modified
         return _with_etag(todo)
 
-    @patch("/{todo_id:str}", summary="Change some fields of a todo")
+    @patch("/{todo_id:str}", summary="Change some fields of a todo", raises=CONDITIONAL_WRITE)
     async def update_todo(
         self,
         request: AuthRequest,
@@ -135,14 +145,24 @@ class TodoController(Controller):
         )
         return _with_etag(todo)
 
-    @delete("/{todo_id:str}", status_code=204, summary="Delete a todo (soft; restorable)")
+    @delete(
+        "/{todo_id:str}",
+        status_code=204,
+        summary="Delete a todo (soft; restorable)",
+        raises=CONDITIONAL_WRITE,
+    )
     async def delete_todo(
         self, request: AuthRequest, session: Session, todo_id: TodoId, if_match: IfMatch = None
     ) -> None:
         expected = await _expected_version(if_match, session, request.user, todo_id)
         await service.delete_todo(session, request.user, todo_id, expected_version=expected)
 
-    @post("/{todo_id:str}/complete", status_code=200, summary="Mark a todo completed")
+    @post(
+        "/{todo_id:str}/complete",
+        status_code=200,
+        summary="Mark a todo completed",
+        raises=CONDITIONAL_WRITE,
+    )
     async def complete_todo(
         self, request: AuthRequest, session: Session, todo_id: TodoId, if_match: IfMatch = None
     ) -> Response[Todo]:
@@ -152,7 +172,12 @@ class TodoController(Controller):
         )
         return _with_etag(todo)
 
-    @post("/{todo_id:str}/reopen", status_code=200, summary="Mark a todo pending again")
+    @post(
+        "/{todo_id:str}/reopen",
+        status_code=200,
+        summary="Mark a todo pending again",
+        raises=CONDITIONAL_WRITE,
+    )
     async def reopen_todo(
         self, request: AuthRequest, session: Session, todo_id: TodoId, if_match: IfMatch = None
     ) -> Response[Todo]:
@@ -160,7 +185,12 @@ class TodoController(Controller):
         todo = await service.reopen_todo(session, request.user, todo_id, expected_version=expected)
         return _with_etag(todo)
 
-    @post("/{todo_id:str}/restore", status_code=200, summary="Bring back a deleted todo")
+    @post(
+        "/{todo_id:str}/restore",
+        status_code=200,
+        summary="Bring back a deleted todo",
+        raises=ONE_TODO,
+    )
     async def restore_todo(
         self, request: AuthRequest, session: Session, todo_id: TodoId
     ) -> Response[Todo]:

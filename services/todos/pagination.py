@@ -9,15 +9,15 @@ added or removed meanwhile never make a page repeat or skip the others.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from services.todos.schemas import SortKey
+from shared.errors import invalid
+from shared.pagination import cursor_instant
 from shared.pagination import decode_cursor as decode_parts
 from shared.pagination import encode_cursor as encode_parts
-from shared.pagination import invalid
 
 SORT_FIELDS = ("created_at", "due_at", "priority", "title")
 DEFAULT_SORT: SortKey = "-created_at"
@@ -63,10 +63,7 @@ def _sort_value(field: str, value: int | str | None) -> Any:
     if field in ("created_at", "due_at"):
         if value is None and field == "due_at":
             return None  # todos without a due date
-        moment = msgspec.convert(value, datetime)
-        if moment.tzinfo is None:
-            raise ValueError("naive timestamp")
-        return moment
+        return cursor_instant(value)
     if field == "priority":
         if not isinstance(value, int) or not 0 <= value <= 3:
             raise ValueError("bad priority rank")

@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from shared.input_checks import CheckedInput
+
 Status = Literal["pending", "completed"]
 Priority = Literal["low", "medium", "high", "urgent"]
 SortKey = Literal[
@@ -38,7 +40,7 @@ Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=VISIBLE)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20, description="up to 20 tags, 1..50 each")]
 
 
-class TodoCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TodoCreate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
     title: Title
     description: Description | None = None
     status: Status = "pending"
@@ -47,7 +49,7 @@ class TodoCreate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     tags: Tags = msgspec.field(default_factory=list)
 
 
-class TodoUpdate(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+class TodoUpdate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
     """A partial update: only the fields present in the body change."""
 
     title: Title | UnsetType = UNSET
@@ -94,8 +96,10 @@ class TodoPage(msgspec.Struct):
     next_cursor: str | None
 
 
-class TodoFilters(msgspec.Struct, kw_only=True):
+class TodoFilters(CheckedInput, kw_only=True):
     """What ``GET /api/v1/todos`` narrows the list by (all optional, combined with AND)."""
+
+    input_source = "query"
 
     status: Status | None = None
     priority: list[Priority] | None = None

@@ -1,4 +1,4 @@
-"""Consumers (DESIGN §5): ack after commit, deduplicated, malformed messages dead-lettered."""
+"""Consumers (docs/design.md §4): ack after commit, deduplicated, malformed ones dead-lettered."""
 
 from shared.consumer.dead_letter import REASON_HEADER, dead_letter_copy
 from shared.consumer.processed import claim, processed_messages_table

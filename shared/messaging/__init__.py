@@ -1,4 +1,4 @@
-"""Messaging on RabbitMQ (DESIGN §5): connection, topology, envelope, confirmed publisher.
+"""Messaging on RabbitMQ (docs/design.md §4): connection, topology, envelope, confirmed publisher.
 
 Import from here; the submodules are split by concern, not meant as separate APIs.
 """

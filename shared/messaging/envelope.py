@@ -1,4 +1,4 @@
-"""The event envelope (DESIGN §5) and its mapping to and from AMQP messages.
+"""The event envelope (docs/design.md §4) and its mapping to and from AMQP messages.
 
 One message = one envelope, JSON encoded. The envelope id is also the AMQP ``message_id``:
 consumers deduplicate on it, and aiormq matches a returned (unroutable) message to its

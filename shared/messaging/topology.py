@@ -1,4 +1,4 @@
-"""Exchanges and queues, declared idempotently by every process at start-up (DESIGN §5).
+"""Exchanges and queues, declared idempotently by every process at start-up (docs/design.md §4).
 
 Declaring an exchange or queue that already exists with the same arguments is a no-op in
 AMQP, so every service declares what it uses and no start-up order between services

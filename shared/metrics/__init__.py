@@ -1,4 +1,4 @@
-"""Prometheus metrics: every process serves them at ``GET /metrics`` (DESIGN: operations).
+"""Prometheus metrics: every process serves them at ``GET /metrics`` (docs/design.md §7).
 
 The metric objects live in :mod:`shared.metrics.definitions` (one set per process, in
 prometheus_client's default registry); :mod:`shared.metrics.scrape` runs the async

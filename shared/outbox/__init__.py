@@ -1,4 +1,4 @@
-"""Transactional outbox (DESIGN §5): events written with the change, published by a relay.
+"""Transactional outbox (docs/design.md §4): events written with the change, published by a relay.
 
 A service declares the table in its own schema (:func:`outbox_table`), creates it in a
 migration (:func:`create_outbox`), writes events in its transactions (:func:`add_event`)

@@ -27,7 +27,7 @@ async def add_event(
     caller's transaction commits, and disappears with it on rollback. The same statement
     calls ``pg_notify`` on the table's channel; Postgres delivers notifications only at
     commit (and folds identical ones of a transaction into one), so the relay wakes once
-    per committed transaction. The routing key is the envelope type (DESIGN §5) unless
+    per committed transaction. The routing key is the envelope type (docs/design.md §4) unless
     ``routing_key`` says otherwise (a job queue's name, for the default exchange).
     """
     inserted = (

@@ -1,4 +1,4 @@
-"""End-to-end tests of the todos API (DESIGN §4), through the real gateway and todos processes.
+"""The todos API end to end (docs/design.md §3), through the real gateway and todos processes.
 
 Creating, reading, updating, completing, deleting and restoring one todo; per-user numbers;
 ETags; user isolation; the error envelope. Listing, filters, sorting and pagination are in
@@ -61,7 +61,7 @@ def list_items(api: httpx.Client, user: User, **params: Any) -> list[dict[str, A
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None) -> dict[str, Any]:
-    """Check the DESIGN §4 error envelope (and ``code`` unless None); return ``error``."""
+    """Check the docs/design.md §3 error envelope (and ``code`` unless None); return ``error``."""
     assert response.status_code == status, response.text
     error = response.json()["error"]
     if code is not None:

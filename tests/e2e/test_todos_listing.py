@@ -1,4 +1,4 @@
-"""End-to-end tests of ``GET /api/v1/todos`` (DESIGN §4): filters, sorting, limit, cursors."""
+"""End-to-end tests of ``GET /api/v1/todos`` (docs/design.md §3): filters, sort, limit, cursors."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ one; the client points nowhere and would fail if a call got through.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -15,6 +15,7 @@ import msgspec
 from services.chat.todos_client import TodosClient
 from services.chat.tool_args import UNPARSED, AddTask
 from services.chat.toolbox import OUT_OF_TIME, TOO_MANY_CALLS, TurnToolbox
+from shared.input_checks import INSTANT_RANGE
 
 
 def _client() -> TodosClient:
@@ -56,3 +57,13 @@ def test_a_time_without_an_offset_is_the_users_wall_clock() -> None:
     assert toolbox._in_users_zone(naive).due_at == datetime(2026, 3, 6, 17, tzinfo=paris)
     aware = msgspec.convert({"title": "Call", "due_at": "2026-03-06T17:00:00Z"}, AddTask)
     assert toolbox._in_users_zone(aware).due_at == datetime(2026, 3, 6, 17, tzinfo=UTC)
+
+
+async def test_a_time_beyond_the_calendar_in_utc_is_a_tool_error() -> None:
+    # Valid RFC 3339, but 9999-12-31T23:59:59-14:00 is in year 10000 in UTC; the client
+    # points nowhere, so a call that got through would fail differently.
+    toolbox = TurnToolbox(_client(), tz=timezone(timedelta(hours=14)))
+    for due_at in ("9999-12-31T23:59:59-14:00", "0001-01-01T00:00:00+14:00", "0001-01-01T01:00:00"):
+        result = await toolbox.call("add_task", {"title": "Call", "due_at": due_at})
+        assert f"due_at {INSTANT_RANGE}" in result["error"], due_at
+    assert len(toolbox.calls) == 3

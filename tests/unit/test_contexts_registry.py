@@ -1,4 +1,4 @@
-"""Registry parsing, planning and the status write-back, on both sample projects."""
+"""Registry parsing, planning and the status write-back, on both example projects (examples/)."""
 
 from __future__ import annotations
 
@@ -18,9 +18,6 @@ from services.contexts.generation.registry import (
     updated_registry,
 )
 from tests.support.samples import SAMPLES
-
-if not SAMPLES.exists():
-    pytest.skip(f"sample projects not found at {SAMPLES}", allow_module_level=True)
 
 
 def sample(name: str) -> tuple[str, dict[str, str], dict[str, Any]]:
@@ -288,6 +285,15 @@ def test_a_nul_character_anywhere_names_its_place(field: str, where: str) -> Non
     bad = {**task, field: "before\x00after"}
     found = problem({"tasks": [{**task, "id": "backend_task_001"}, bad]})
     assert found.where == where and "NUL" in found.message
+
+
+@pytest.mark.parametrize("bad_id", ["backend_task\n1", "a\tb", "a\x01", "a\x7f", "a\x85"])
+def test_a_task_id_that_cannot_name_a_file_is_refused_with_its_place(bad_id: str) -> None:
+    flat = {"tasks": [{"id": "backend_task_001"}, {"id": bad_id, "category": "backend"}]}
+    found = problem(flat)
+    assert found.where == "$.tasks[1].id" and "control characters" in found.message
+    tree = {"backend_tasks": [{"id": "1", "subtasks": [{"id": f"1.{bad_id}"}]}]}
+    assert problem(tree).where == "$.backend_tasks[0].subtasks[0].id"
 
 
 def test_more_than_twenty_thousand_tasks() -> None:

@@ -12,11 +12,15 @@ place ("$.backend_tasks[1].subtasks[0].id").
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from shared.input_checks import nul_place
+
 MAX_TASKS = 20_000
 TREES = ("backend", "frontend")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 class RegistryProblem(Exception):
@@ -48,20 +52,9 @@ class Node:
 def check_no_nul(raw: object) -> None:
     """Refuse a NUL character (``\\u0000``) in any key or string: the database cannot
     store one, and no task needs one."""
-    # An explicit stack: a registry may nest deeper than Python's recursion limit.
-    stack: list[tuple[object, str]] = [(raw, "$")]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, str):
-            if "\x00" in value:
-                raise RegistryProblem(where, "contains a NUL character (\\u0000)")
-        elif isinstance(value, dict):
-            for key, item in value.items():
-                if isinstance(key, str) and "\x00" in key:
-                    raise RegistryProblem(where, f"has a key with a NUL character: {key!r}")
-                stack.append((item, f"{where}.{key}"))
-        elif isinstance(value, list):
-            stack.extend((item, f"{where}[{i}]") for i, item in reversed(list(enumerate(value))))
+    place = nul_place(raw, "$")
+    if place is not None:
+        raise RegistryProblem(place, "contains a NUL character (\\u0000)")
 
 
 # -- typed access ------------------------------------------------------------------------------
@@ -166,6 +159,9 @@ def _node(task: dict[str, Any], key: str, where: str, **extra: Any) -> Node:
     assert task_id is not None
     if not task_id.strip():
         raise RegistryProblem(f"{where}.id", "must not be empty")
+    if _CONTROL.search(task_id):
+        # An id names the task's context file and appears in its headings.
+        raise RegistryProblem(f"{where}.id", f"must not contain control characters: {task_id!r}")
     return Node(
         key=key.format(id=task_id),
         task_id=task_id,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,21 +182,6 @@ def wait_finished(
         if time.monotonic() > deadline:
             raise AssertionError(f"job not finished in {timeout}s: {job}")
         time.sleep(0.2)
-
-
-def register(gateway_url: str) -> User:
-    """A new registered, logged-in user (for module-scoped fixtures; tests use make_user)."""
-    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
-    password = "correct horse battery"
-    with httpx.Client(base_url=gateway_url, timeout=10) as client:
-        created = client.post("/api/v1/auth/register", json={"email": email, "password": password})
-        assert created.status_code == 201, created.text
-        login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
-        assert login.status_code == 200, login.text
-    tokens = login.json()
-    return User(
-        created.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"]
-    )
 
 
 def iter_frames(client: httpx.Client, user: User, job_id: str) -> Iterator[tuple[str, str, Any]]:

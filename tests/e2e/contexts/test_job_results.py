@@ -19,14 +19,13 @@ import pytest
 from services.contexts.generation.registry import PlannedTask, parse_registry
 from services.contexts.generation.summary import NO_TASKS_TEXT
 from services.contexts.generation.verification import verify_context
-from tests.conftest import User
+from tests.conftest import User, register_user
 from tests.e2e.contexts.conftest import (
     JOBS,
     ContextsStack,
     expected,
     iter_frames,
     read_events,
-    register,
     sample_request,
     submit,
     wait_finished,
@@ -62,7 +61,7 @@ def client(contexts_stack: ContextsStack) -> Any:
 
 @pytest.fixture(scope="module")
 def finished(contexts_stack: ContextsStack, client: httpx.Client) -> dict[str, FinishedJob]:
-    user = register(contexts_stack.gateway.url)
+    user = register_user(contexts_stack.gateway.url)
     jobs = {}
     for name in SAMPLES:
         request = sample_request(name)
