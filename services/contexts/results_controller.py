@@ -44,7 +44,7 @@ class ResultsController(Controller):
     @get(
         "/summary",
         media_type="text/plain; charset=utf-8",
-        summary="The job's summary, as the seed's generation summary block",
+        summary="The job's generation summary (plain text)",
         raises=ONE_JOB,
     )
     async def summary(self, request: AuthRequest, session: Session, job_id: JobId) -> str:

@@ -99,7 +99,7 @@ async def archive(session: AsyncSession, user_id: Id, job_id: Id) -> ArchiveWrit
 
 
 async def summary(session: AsyncSession, user_id: Id, job_id: Id) -> str:
-    """The seed's "Backend Context Generation Summary" with the job's real numbers (or its
+    """The "Backend Context Generation Summary" with the job's real numbers (or its
     "No function tasks found" text when nothing qualified)."""
     await repository.snapshot(session)
     job = await owned_job(session, user_id, job_id)

@@ -49,7 +49,7 @@ from shared.errors import (
     Unauthorized,
     UpstreamTimeout,
 )
-from shared.openapi import Documented, add_error_responses
+from shared.openapi_errors import Documented, add_error_responses
 
 logger = logging.getLogger("gateway.openapi")
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from shared.openapi import BEARER, ENVELOPE, ENVELOPE_REF
+from shared.openapi_errors import BEARER, ENVELOPE, ENVELOPE_REF
 from tests.conftest import Stack
 from tests.support.full_stack import FullStack
 from tests.support.processes import ServiceProcess

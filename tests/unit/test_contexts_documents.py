@@ -71,7 +71,7 @@ def test_sections_mentioning_a_term_in_their_own_text() -> None:
     assert [e.heading for e in found] == ["Todo Management", "Tags (v2)"]
 
 
-def test_missing_spec_warning_is_the_seed_text() -> None:
+def test_missing_spec_warning_is_the_standard_text() -> None:
     assert missing_spec_warning("backend_task_105", "docs/prd.md#offline-sync") == (
         "Warning: backend_task_105 references missing API specification\n"
         "  Expected: docs/prd.md section on offline-sync\n"

@@ -72,7 +72,7 @@ def test_every_context_is_about_its_own_task(task: PlannedTask, rendered: dict[s
         assert re.search(
             rf"^(SELECT .* FROM|INSERT INTO|UPDATE|DELETE FROM) {table}\b", markdown, re.M
         )
-    # never the seed's example tables unless the task names them
+    # never the template's example tables unless the task names them
     for example in ("audit_logs", "sessions", "users"):
         if example not in tables:
             assert f"`{example}`" not in markdown and f"FROM {example}" not in markdown
@@ -144,7 +144,7 @@ def test_verification_wants_the_todo_line_for_a_missing_spec() -> None:
     ]
 
 
-def test_the_seed_template_itself_is_not_a_valid_context() -> None:
+def test_the_bare_template_itself_is_not_a_valid_context() -> None:
     task, _ = some_task()
     seed = "\n".join(
         ["# Task {task_id}: {FunctionName}", "**Purpose**: {Brief description}"]

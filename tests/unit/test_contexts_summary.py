@@ -1,4 +1,4 @@
-"""The seed's summary block with a run's real numbers, and the no-tasks message."""
+"""The generation summary block with a run's real numbers, and the no-tasks message."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def test_summary_of_a_run_with_failures_shows_the_real_coverage() -> None:
     assert "✗ 2 contexts missing: retry the failed tasks" in text
 
 
-def test_no_tasks_text_is_the_seeds_with_its_recommendation() -> None:
+def test_no_tasks_text_comes_with_its_recommendation() -> None:
     assert NO_TASKS_TEXT.startswith("No function tasks found needing context generation.\n")
     assert '  - Already have contexts (status = "context_ready")\n' in NO_TASKS_TEXT
     assert NO_TASKS_TEXT.endswith("Recommendation: Run /continue-decompose-backend first\n")

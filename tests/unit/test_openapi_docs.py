@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from litestar.testing import TestClient
 
-from shared.openapi import BEARER, ENVELOPE, ENVELOPE_REF
+from shared.openapi_errors import BEARER, ENVELOPE, ENVELOPE_REF
 from shared.tokens import generate_key_pair
 
 SERVICES = ("gateway", "todos", "chat", "contexts")

@@ -11,7 +11,7 @@ import msgspec
 from aiohttp import web
 
 from services.gateway.openapi_merge import PublicDocument, Upstream, merge
-from shared.openapi import BEARER, ENVELOPE_REF
+from shared.openapi_errors import BEARER, ENVELOPE_REF
 
 TODOS = Upstream("todos", "/api/v1/todos", "http://todos")
 CHAT = Upstream("chat", "/api/v1/chat", "http://chat")

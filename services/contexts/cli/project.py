@@ -76,7 +76,7 @@ def read_project(root: Path) -> Project:
     for relative in [*referenced, *(path for path in ALWAYS_SENT if path not in referenced)]:
         document = _inside(root, relative)
         if document is None or not document.is_file():
-            if relative in referenced:  # the seed's two documents are optional
+            if relative in referenced:  # the two usual documents are optional
                 project.missing_documents.append(relative)
             continue
         project.documents[relative] = document.read_text(encoding="utf-8", errors="replace")

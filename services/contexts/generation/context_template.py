@@ -1,6 +1,6 @@
-"""The context file: the seed's template, filled with what is specific to one task.
+"""The context file: the context template, filled with what is specific to one task.
 
-``SECTIONS`` lists every heading of the seed's template ("Function Overview" through
+``SECTIONS`` lists every heading of the template ("Function Overview" through
 "Tasks Depending on This") plus the document excerpts; verification checks them all.
 ``render_context`` is the deterministic, offline renderer (it runs for 10,000 tasks in a
 benchmark, so it is plain string building). The overview and the specification are
@@ -36,7 +36,7 @@ from services.contexts.generation.context_sections import (
 from services.contexts.generation.context_tdd import tdd_tests
 from services.contexts.generation.planned_task import LAYER_TITLES, PlannedTask
 
-# (heading level, title) in the order of the seed's template.
+# (heading level, title) in the template's order.
 SECTIONS: tuple[tuple[int, str], ...] = (
     (2, "Function Overview"),
     (2, "Function Specification"),

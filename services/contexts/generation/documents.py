@@ -217,7 +217,7 @@ def attach_excerpts(task: PlannedTask, documents: Mapping[str, str]) -> PlannedT
 
 
 def missing_spec_warning(task_id: str, ref: str) -> str:
-    """The seed's "Missing Specifications" warning for one reference."""
+    """The "Missing Specifications" warning for one reference."""
     path, _, anchor = ref.partition("#")
     expected = f"{path.strip()} section on {anchor.strip()}" if anchor.strip() else path.strip()
     return (

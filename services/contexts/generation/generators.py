@@ -30,7 +30,7 @@ class Generator(Protocol):
 
 
 class TemplateGenerator:
-    """Fills the seed's template from the task alone; no I/O."""
+    """Fills the context template from the task alone; no I/O."""
 
     async def generate(self, task: PlannedTask) -> str:
         return render_context(task)

@@ -18,7 +18,7 @@ import msgspec
 Kind = Literal["endpoint", "service", "repository", "validator", "util"]
 KINDS: tuple[Kind, ...] = ("endpoint", "service", "repository", "validator", "util")
 
-# The seed's "Layer" line per function type, and the source folder of each layer.
+# The template's "Layer" line per function type, and the source folder of each layer.
 LAYER_TITLES: dict[str, str] = {
     "endpoint": "API",
     "service": "Business Logic",

@@ -63,7 +63,7 @@ class Plan:
     tasks: list[PlannedTask]  # selected, registry order
     skipped: list[str]  # already context_ready, not regenerated
     not_qualifying: list[str]  # tree ids as "backend:1.2" / "frontend:1.1.1"
-    warnings: list[str]  # the seed's "Missing Specifications" text, one per missing ref
+    warnings: list[str]  # the "Missing Specifications" text, one per missing ref
 
     @property
     def sub_batches(self) -> int:

@@ -1,4 +1,4 @@
-"""The seed's closing texts: the generation summary with the real numbers of a run, and the
+"""The closing texts of a generation run: the summary with the run's real numbers, and the
 message for a registry with nothing to generate."""
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ def _file_name(path: str) -> str:
 
 
 def summary_text(s: SummaryInput) -> str:
-    """The seed's "=== Backend Context Generation Summary ===" block for this run."""
+    """The "=== Backend Context Generation Summary ===" block for this run."""
     done = sum(batch.done for batch in s.batches) if s.batches else len(s.files)
     lines = [
         "=== Backend Context Generation Summary ===",

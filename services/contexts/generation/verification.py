@@ -21,7 +21,7 @@ _HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 _NUMBERING = re.compile(r"^(\d+[.)]|[ivx]+\.)\s+", re.IGNORECASE)
 _SUFFIX = re.compile(r"\s*(\(.*\)|:)$")
 _EMPHASIS = re.compile(r"[*_`]")
-# The seed template's one-word fields; a route parameter with another name is legitimate.
+# The context template's one-word fields; a route parameter with another name is legitimate.
 _TEMPLATE_FIELDS = (
     "task_id|FunctionName|function_name|layer|module|model_name|schema_name|resource|"
     "service|feature"

@@ -46,7 +46,7 @@ def test_sample_is_accepted_with_its_plan(
     sizes = [batch["size"] for batch in job["batches"]]
     assert sum(sizes) == job["total_tasks"] and all(size <= 10 for size in sizes)
     assert [batch["index"] for batch in job["batches"]] == list(range(1, job["sub_batches"] + 1))
-    for task_id in want["missing_spec"]:  # the seed's warning, naming the task
+    for task_id in want["missing_spec"]:  # the missing-spec warning, naming the task
         assert any(task_id in warning for warning in job["warnings"]), job["warnings"]
     # The job as read back is the same job.
     again = capi.get(response.headers["location"], headers=user.headers)
