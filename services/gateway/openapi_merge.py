@@ -42,7 +42,6 @@ from litestar.openapi.plugins import RedocRenderPlugin
 
 from services.gateway.proxy import BadGateway
 from shared.errors import (
-    AppError,
     PayloadTooLarge,
     RateLimited,
     ServiceUnavailable,
@@ -287,10 +286,10 @@ class PublicDocument:
             ) as response:
                 body = await response.read()
                 if response.status != 200:
-                    raise AppError(f"status {response.status}")
+                    raise ValueError(f"status {response.status}")
             document = msgspec.json.decode(body)
             if not isinstance(document, dict) or not isinstance(document.get("paths"), dict):
-                raise AppError("not an OpenAPI document")
+                raise ValueError("not an OpenAPI document")
         except Exception as exc:  # whatever went wrong, the gateway's own part is served
             logger.warning("openapi: the %s document is unavailable (%r)", upstream.service, exc)
             return None

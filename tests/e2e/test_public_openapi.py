@@ -8,6 +8,7 @@ when the document is first built appears once it answers.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -118,3 +119,11 @@ def test_a_service_down_at_first_fetch_appears_once_it_is_up(
         # Chat and contexts do not run behind this gateway: still missing.
         missing = again["info"]["description"].split("Not reachable")[1]
         assert "todos" not in missing and "chat" in missing
+
+        # Kept once fetched: more requests, concurrent ones too, do not fetch it again.
+        fetches = stack.todos.log().count("GET /schema/openapi.json 200")
+        assert fetches >= 1  # the fetch above, as the todos service logged it
+        with ThreadPoolExecutor(5) as pool:
+            documents = list(pool.map(lambda _: fetch(gateway.url), range(5)))
+        assert all(document == again for document in documents)
+        assert stack.todos.log().count("GET /schema/openapi.json 200") == fetches

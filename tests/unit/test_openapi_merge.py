@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
 from typing import Any
 
-import aiohttp
-import msgspec
-from aiohttp import web
-
-from services.gateway.openapi_merge import PublicDocument, Upstream, merge
+from services.gateway.openapi_merge import Upstream, merge
 from shared.openapi_errors import BEARER, ENVELOPE_REF
 
 TODOS = Upstream("todos", "/api/v1/todos", "http://todos")
@@ -133,53 +127,3 @@ def test_forwarded_operations_document_the_gateway_errors() -> None:
     assert responses["503"]["description"].count("SERVICE_UNAVAILABLE") == 1
     # The gateway's own operation is left as it was.
     assert merged["paths"]["/api/v1/auth/login"] == OWN["paths"]["/api/v1/auth/login"]
-
-
-class FakeApp:
-    """What PublicDocument reads of the Litestar app: its own document and the client."""
-
-    def __init__(self, client: aiohttp.ClientSession) -> None:
-        self.openapi_schema = self
-        self.state = type("State", (), {"http_client": client})()
-
-    def to_schema(self) -> dict[str, Any]:
-        return OWN
-
-
-async def test_a_service_down_at_first_fetch_appears_once_it_answers() -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    todos = document({"/api/v1/todos": {"get": operation("List", {"type": "object"})}}, {})
-    calls = 0
-
-    async def serve(_: web.Request) -> web.Response:
-        nonlocal calls
-        calls += 1
-        return web.json_response(todos)
-
-    upstream = Upstream("todos", "/api/v1/todos", f"http://127.0.0.1:{port}")
-    public = PublicDocument([upstream], refresh_seconds=3600, fetch_timeout=2)
-    async with aiohttp.ClientSession() as client:
-        app: Any = FakeApp(client)
-        merged, encoded = await public.document(app)
-        assert set(merged["paths"]) == {"/api/v1/auth/login"}  # the gateway's own part
-        assert "todos" in merged["info"]["description"]
-        assert msgspec.json.decode(encoded) == merged
-
-        runner = web.AppRunner(web.Application())
-        runner.app.router.add_get("/schema/openapi.json", serve)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        try:
-            merged, _ = await public.document(app)
-            assert "/api/v1/todos" in merged["paths"]
-            assert "Not reachable" not in merged["info"]["description"]
-            # Kept: fetched once, however many requests (concurrent ones included).
-            await asyncio.gather(*(public.document(app) for _ in range(5)))
-            assert calls == 1
-        finally:
-            await runner.cleanup()
-        # Down again: the document it had is kept.
-        merged, _ = await public.document(app)
-        assert "/api/v1/todos" in merged["paths"]
