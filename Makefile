@@ -50,6 +50,11 @@ run: keys migrate vhost ## Start every service in the foreground (Ctrl-C stops a
 test: install services ## Unit, integration and end-to-end tests, then the API fuzzer (real Postgres, RabbitMQ)
 	$(RUN) pytest
 
+.PHONY: test-unit
+# Marked by folder in tests/conftest.py (also: pytest -m integration, pytest -m e2e).
+test-unit: install ## Unit tests only: fast, no running PostgreSQL, RabbitMQ or Redis needed
+	$(RUN) pytest -m unit tests/unit
+
 .PHONY: fuzz
 fuzz: install services ## Only the API fuzzer: schemathesis on the gateway's merged OpenAPI, full stack
 	$(RUN) pytest tests/fuzz
@@ -58,7 +63,7 @@ fuzz: install services ## Only the API fuzzer: schemathesis on the gateway's mer
 lint: install ## ruff + mypy
 	$(RUN) ruff check .
 	$(RUN) ruff format --check .
-	$(RUN) mypy shared services scripts
+	$(RUN) mypy shared services scripts contexts_cli
 
 .PHONY: format
 format: install ## Format and autofix with ruff

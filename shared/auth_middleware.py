@@ -15,6 +15,7 @@ from litestar.middleware import (
     AuthenticationResult,
     DefineMiddleware,
 )
+from litestar.types import ASGIApp
 
 from shared.errors import Unauthorized
 from shared.tokens import TokenVerifier
@@ -23,14 +24,19 @@ PUBLIC_PATHS = ["^/health/", "^/schema", "^/metrics$"]
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, *, verifier: TokenVerifier, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.verifier = verifier
+
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        verifier: TokenVerifier = connection.app.state.token_verifier
-        claims = verifier.verify_header(connection.headers.get("authorization"))
+        claims = self.verifier.verify_header(connection.headers.get("authorization"))
         return AuthenticationResult(user=claims.user_id, auth=claims)
 
 
-def bearer_auth() -> DefineMiddleware:
-    return DefineMiddleware(BearerAuthMiddleware, exclude=PUBLIC_PATHS, exclude_http_methods=[])
+def bearer_auth(verifier: TokenVerifier) -> DefineMiddleware:
+    return DefineMiddleware(
+        BearerAuthMiddleware, verifier=verifier, exclude=PUBLIC_PATHS, exclude_http_methods=[]
+    )
 
 
 def user_id(subject: uuid.UUID | str) -> uuid.UUID:

@@ -1,37 +1,69 @@
-"""Refuse a request whose declared body is over the limit — after reading it.
+"""Request body limits: declared per route where the route is declared, enforced here.
 
-Answering 413 while the client is still uploading and then closing the connection makes
-many clients (httpx among them) report "server disconnected" instead of the 413. So a
-declared-too-large body is read and discarded (up to ``drain_cap`` bytes) before the 413
-is sent in the error envelope. Bodies without a Content-Length are counted where they are
-read (Litestar for local routes, the gateway's proxy for forwarded ones).
+A route's limit is Litestar's ``request_max_body_size`` of its handler (resolved through
+its controller, router and app), or, for a mount that forwards many routes (the
+gateway's proxy), the :class:`RouteLimits` in its ``opt`` under :data:`BODY_LIMIT`.
+
+:class:`BodyLimit` (a middleware of every app, see ``shared.platform.ServicePlugin``)
+answers 413 for a declared Content-Length over the route's limit — after reading it:
+answering while the client is still uploading and then closing the connection makes many
+clients (httpx among them) report "server disconnected" instead of the 413, so the body
+is read and discarded (up to ``DRAIN_CAP`` bytes) first. Bodies without a Content-Length
+are counted where they are read, against the same limit (Litestar for local routes, the
+gateway's proxy for forwarded ones).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from litestar.handlers import HTTPRouteHandler
+from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, send_error
 
 DRAIN_CAP = 16 * 1024 * 1024
+BODY_LIMIT = "body_limit"  # the opt key of a mount's RouteLimits
 
 
-class DeclaredBodyLimit:
-    def __init__(self, app: ASGIApp, limit: int, drain_cap: int = DRAIN_CAP) -> None:
-        self.app = app
-        self.limit = limit
-        self.drain_cap = drain_cap
+@dataclass(frozen=True)
+class RouteLimits:
+    """The limits of the routes behind a mount: ``default``, or more for some
+    ``(method, path)``."""
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    default: int
+    routes: Mapping[tuple[str, str], int] = field(default_factory=dict)
+
+    def of(self, method: str, path: str) -> int:
+        return self.routes.get((method, path.rstrip("/")), self.default)
+
+
+def route_body_limit(scope: Scope) -> int | None:
+    """The body limit of the request's route (None: no limit declared)."""
+    handler = scope.get("route_handler")
+    declared = handler.opt.get(BODY_LIMIT) if handler is not None else None
+    if isinstance(declared, RouteLimits):
+        path = scope.get("raw_path") or scope["path"].encode()
+        return declared.of(str(scope.get("method", "GET")), path.decode("latin-1"))
+    if isinstance(handler, HTTPRouteHandler):
+        return handler.resolve_request_max_body_size()
+    return None
+
+
+class BodyLimit(ASGIMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         if scope["type"] == "http":
+            limit = route_body_limit(scope)
             declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
-            if declared.isdigit() and int(declared) > self.limit:
-                if int(declared) <= self.drain_cap:
+            if limit is not None and declared.isdigit() and int(declared) > limit:
+                if int(declared) <= DRAIN_CAP:
                     await _drain(receive)
-                too_large = PayloadTooLarge(details={"limit_bytes": self.limit})
+                too_large = PayloadTooLarge(details={"limit_bytes": limit})
                 await send_error(send, too_large, close=True)
                 return
-        await self.app(scope, receive, send)
+        await next_app(scope, receive, send)
 
 
 async def _drain(receive: Receive) -> None:

@@ -1,4 +1,7 @@
-"""Database plumbing: one pooled async engine per process, one session per request.
+"""Database plumbing: the engine, schema metadata, the hot-path reader, the checks.
+
+The engine's life and the request's unit of work belong to
+:class:`shared.platform.DatabasePlugin`.
 
 Each service declares its models on its own base built with :func:`schema_metadata`, so its
 tables live in its own Postgres schema and its Alembic migrations see only them.
@@ -8,11 +11,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from litestar.datastructures import State
 from sqlalchemy import DateTime, MetaData, text
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -64,17 +67,13 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-async def provide_session(state: State) -> AsyncIterator[AsyncSession]:
-    """Litestar dependency: a session for the request, rolled back unless committed."""
-    async with state.sessionmaker() as session:
-        yield session
+@asynccontextmanager
+async def reader_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A pooled asyncpg connection used directly, for hot single-statement reads.
 
-
-async def provide_reader(state: State) -> AsyncIterator[asyncpg.Connection]:
-    """Litestar dependency for hot single-statement reads: a pooled asyncpg connection
-    used directly. No ORM session and no BEGIN/ROLLBACK: a GET by id measured ~3x the
-    requests per second of the same query through a session."""
-    engine: AsyncEngine = state.engine
+    No ORM session and no BEGIN/ROLLBACK: a GET by id measured ~3x the requests per
+    second of the same query through a session.
+    """
     pooled = await engine.raw_connection()
     driver: asyncpg.Connection = pooled.driver_connection
     try:

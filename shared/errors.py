@@ -29,6 +29,9 @@ class AppError(Exception):
     status_code = 500
     code = "INTERNAL_ERROR"
     message = "Internal server error"
+    # The request's unit of work rolls back when a handler raises, unless the error says
+    # that what was done before it must stay (see shared.platform.database).
+    keeps_changes = False
 
     def __init__(
         self,
@@ -50,12 +53,20 @@ class ValidationFailed(AppError):
 Source = Literal["query", "header", "path", "body"]
 
 
-def invalid(key: str, message: str, *, source: Source = "query") -> ValidationFailed:
-    """A 400 naming one request field, shaped like the framework's own validation errors."""
-    return ValidationFailed(
-        f"Invalid {key}: {message}",
-        details={"fields": [{"key": key, "message": message, "source": source}]},
-    )
+def invalid(
+    key: str, message: str, *, source: Source = "query", where: str | None = None
+) -> ValidationFailed:
+    """The one invalid-input error: a 400 naming the request field ``key`` in
+    ``details.fields``, shaped like the framework's own validation errors.
+
+    ``where`` is the exact place of the problem inside that field (a path into a job's
+    registry: ``$.tasks[3].title``); it heads the message and is ``details.where`` too.
+    """
+    field = {"key": key, "message": message, "source": source}
+    if where is None:
+        return ValidationFailed(f"Invalid {key}: {message}", details={"fields": [field]})
+    details = {"where": where, "message": message, "fields": [field]}
+    return ValidationFailed(f"{where}: {message}", details=details)
 
 
 class Unauthorized(AppError):
@@ -72,6 +83,12 @@ class InvalidCredentials(AppError):
 
 class InvalidRefreshToken(AppError):
     status_code, code, message = 401, "INVALID_REFRESH_TOKEN", "Invalid or expired refresh token"
+
+
+class ReusedRefreshToken(InvalidRefreshToken):
+    """A refresh token used twice: refused, and its revoked family stays revoked."""
+
+    keeps_changes = True
 
 
 class NotFound(AppError):

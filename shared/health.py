@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
 
-from litestar import Controller, Response, get
-from litestar.datastructures import State
+from litestar import Controller, Litestar, Request, Response, get
 
 CHECK_TIMEOUT = 2.0
 
@@ -25,6 +25,18 @@ class Dependency:
 
     name: str
     answers: Callable[[], Awaitable[bool]]
+
+
+@runtime_checkable
+class ReportsReadiness(Protocol):
+    """A plugin whose dependencies the service needs to serve its traffic."""
+
+    def readiness(self) -> list[Dependency]: ...
+
+
+def readiness_checks(app: Litestar) -> list[Dependency]:
+    """The checks of every plugin of ``app`` that reports readiness, in plugin order."""
+    return [d for p in app.plugins if isinstance(p, ReportsReadiness) for d in p.readiness()]
 
 
 async def _answers(dependency: Dependency) -> bool:
@@ -43,8 +55,8 @@ class HealthController(Controller):
         return {"status": "ok"}
 
     @get("/ready")
-    async def ready(self, state: State) -> Response[dict[str, object]]:
-        dependencies: list[Dependency] = state.readiness
+    async def ready(self, request: Request[Any, Any, Any]) -> Response[dict[str, object]]:
+        dependencies = readiness_checks(request.app)
         results = await asyncio.gather(*(_answers(d) for d in dependencies))
         checks = {d.name: ok for d, ok in zip(dependencies, results, strict=True)}
         ok = all(results)

@@ -5,7 +5,7 @@ Handlers name the errors peculiar to them with Litestar's own ``raises=[...]``, 
 ``@get(..., raises=raises(NotFound))``. Litestar then documents those statuses — and a 400
 for every operation with parameters or a body — in its default ``{status_code, detail,
 extra}`` shape, which no response of ours ever has. :func:`document_errors`, run once on
-every service's app by ``shared.service_app.build_app``, rewrites the generated document in
+every service's app by ``shared.platform.serve``, rewrites the generated document in
 one place:
 
 - every error response (4xx/5xx) refers to the ``ErrorEnvelope`` component schema, with a
@@ -60,7 +60,7 @@ from shared.openapi_errors import (
     error_responses,
 )
 
-# The dependencies shared.service_app provides from the database.
+# The dependencies the platform plugins provide from the database.
 DATABASE_DEPENDENCIES = frozenset({"session", "reader"})
 DATABASE_DOWN = ServiceUnavailable("Database unavailable, try again shortly")
 
@@ -203,7 +203,7 @@ def document_errors(app: Litestar, docs: ErrorDocs) -> OpenAPI:
     """Every error response of ``app``'s document the envelope; the rule-based errors."""
     openapi = app.openapi_schema
     components = openapi.components
-    if isinstance(components, list):  # pragma: no cover - build_app passes one
+    if isinstance(components, list):  # pragma: no cover - ServicePlugin passes one
         components = openapi.components = Components()
     components.schemas[ENVELOPE] = envelope_schema()
     secured = False

@@ -2,6 +2,11 @@
 
 Every run creates its own uniquely named database (and drops it at the end), so tests
 never touch a development instance running on the same machine.
+
+Fixtures only: the types and helpers tests share are in tests/support/ (no test module
+imports another, nor a conftest). Each test is marked by its folder (``unit``,
+``integration``, ``e2e``; see ``pytest_collection_modifyitems``), and no fixture here is
+autouse: a unit test reaches no service.
 """
 
 from __future__ import annotations
@@ -11,28 +16,23 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from shared.settings import REPO_ROOT
-from shared.tokens import generate_key_pair
-from tests.support.database import admin_execute
-from tests.support.database import database_url as scratch_url
-from tests.support.full_stack import FullStack, start_full_stack
-from tests.support.processes import ServiceProcess, start_service
-from tests.support.rabbit import Vhost, scratch_vhost
+# The helpers in tests/support assert like the tests do: pytest rewrites their asserts (a
+# failing one shows its values), which needs them registered before their first import.
+pytest.register_assert_rewrite("tests.support")
 
-
-@dataclass(frozen=True)
-class JwtKeys:
-    private_path: Path
-    public_path: Path
-    private_pem: bytes
-    public_pem: bytes
+from shared.settings import REPO_ROOT  # noqa: E402
+from shared.tokens import generate_key_pair  # noqa: E402
+from tests.support.database import admin_execute  # noqa: E402
+from tests.support.database import database_url as scratch_url  # noqa: E402
+from tests.support.full_stack import FullStack, start_full_stack  # noqa: E402
+from tests.support.processes import ServiceProcess, start_service  # noqa: E402
+from tests.support.rabbit import Vhost, scratch_vhost  # noqa: E402
+from tests.support.stack import JwtKeys, Stack, User, UserFactory, register_user  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -80,18 +80,6 @@ def service_env(database_url: str, jwt_keys: JwtKeys, vhost: Vhost) -> dict[str,
     }
 
 
-@dataclass
-class Stack:
-    todos: ServiceProcess
-    gateway: ServiceProcess
-    log_dir: Path
-
-    def start_gateway(self, **overrides: str) -> ServiceProcess:
-        """Another gateway on the same database, with some settings changed."""
-        env = {**self.gateway.env, **{k.upper(): v for k, v in overrides.items()}}
-        return start_service("gateway", "services.gateway.app:create_app", env, self.log_dir)
-
-
 @pytest.fixture(scope="session")
 def stack(service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir = tmp_path_factory.mktemp("logs")
@@ -123,9 +111,38 @@ def full_stack(stack: Stack) -> Iterator[FullStack]:
     running.stop()
 
 
+# The folder a test sits in says what it needs, and gives it its markers (`pytest -m unit`):
+# unit needs no running service, integration needs PostgreSQL and RabbitMQ, e2e needs the
+# services running as processes (the API fuzzer too: it is also marked `fuzz`).
+FOLDER_MARKERS = {
+    "unit": ("unit",),
+    "integration": ("integration",),
+    "e2e": ("e2e",),
+    "fuzz": ("e2e", "fuzz"),
+}
+# The fixtures that reach PostgreSQL or RabbitMQ (``service_env``, ``stack`` and the
+# fixtures built on them ask for these): a unit test must not ask for one.
+SERVICE_FIXTURES = {"database_url", "vhost"}
+
+
+@pytest.hookimpl(tryfirst=True)  # the markers are set before `-m` selects by them
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The API fuzzer (tests/fuzz) is the last stage of a run, whatever the order given."""
-    fuzz = REPO_ROOT / "tests" / "fuzz"
+    """Mark every test by its folder (a unit test that needs a running service is an error),
+    and make the API fuzzer (tests/fuzz) the last stage of a run, whatever the order given."""
+    tests = REPO_ROOT / "tests"
+    for item in items:
+        if not item.path.is_relative_to(tests):
+            continue
+        folder = item.path.relative_to(tests).parts[0]
+        for marker in FOLDER_MARKERS.get(folder, ()):
+            item.add_marker(marker)
+        needs = SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if folder == "unit" and needs:
+            raise pytest.UsageError(
+                f"{item.nodeid} needs a running service ({', '.join(sorted(needs))}): "
+                "a unit test must not; move it to tests/integration"
+            )
+    fuzz = tests / "fuzz"
     items.sort(key=lambda item: item.path.is_relative_to(fuzz))
 
 
@@ -142,40 +159,6 @@ def started() -> Iterator[list[ServiceProcess]]:
 def api(stack: Stack) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=stack.gateway.url, timeout=10) as client:
         yield client
-
-
-@dataclass
-class User:
-    id: str
-    email: str
-    password: str
-    access_token: str
-    refresh_token: str
-
-    @property
-    def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.access_token}"}
-
-
-UserFactory = Callable[..., User]
-
-
-def register_user(
-    gateway_url: str, password: str = "correct horse battery", name: str | None = None
-) -> User:
-    """Register and log in a new user through the gateway (module-scoped fixtures call it
-    directly; tests use ``make_user``)."""
-    email = f"user-{uuid.uuid4().hex[:10]}@example.com"
-    with httpx.Client(base_url=gateway_url, timeout=10) as client:
-        body = {"email": email, "password": password, **({"name": name} if name else {})}
-        created = client.post("/api/v1/auth/register", json=body)
-        assert created.status_code == 201, created.text
-        login = client.post("/api/v1/auth/login", json={"email": email, "password": password})
-        assert login.status_code == 200, login.text
-    tokens = login.json()
-    return User(
-        created.json()["id"], email, password, tokens["access_token"], tokens["refresh_token"]
-    )
 
 
 @pytest.fixture

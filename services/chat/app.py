@@ -6,33 +6,40 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
 from litestar.types import ASGIApp
 
 from services.chat.controllers import ChatController
 from services.chat.engines import open_engine
 from services.chat.settings import ChatSettings
 from services.chat.todos_client import create_session
-from shared.auth_middleware import bearer_auth
-from shared.service_app import build_app
+from services.chat.turn import ChatTurns
+from shared.platform import DatabasePlugin, ServicePlugin, serve
 from shared.settings import load_settings
 
 
 def create_app() -> ASGIApp:
     settings = load_settings(ChatSettings)
+    database = DatabasePlugin(settings)
 
     @asynccontextmanager
-    async def clients(app: Litestar) -> AsyncIterator[None]:
+    async def chat_turns(app: Litestar) -> AsyncIterator[None]:
         # The pooled HTTP client the tools reach the todos service with, and the engine
-        # (the model engine owns the model's HTTP client); both closed at shutdown.
+        # (the model engine owns the model's HTTP client); both closed at shutdown. The
+        # database plugin's lifespan runs first, so its sessionmaker exists already.
         async with create_session(settings.todos_timeout) as http, open_engine(settings) as engine:
-            app.state.todos_http = http
-            app.state.chat_engine = engine
+            app.state.chat_turns = ChatTurns(settings, database.sessionmaker, http, engine)
             yield
 
-    return build_app(
-        settings,
-        title="Chat service",
+    def provide_turns(state: State) -> ChatTurns:
+        turns: ChatTurns = state.chat_turns
+        return turns
+
+    app = Litestar(
         route_handlers=[ChatController],
-        middleware=[bearer_auth()],
-        lifespan=[clients],
+        plugins=[ServicePlugin(settings, title="Chat service"), database],
+        lifespan=[chat_turns],
+        dependencies={"turns": Provide(provide_turns, sync_to_thread=False)},
     )
+    return serve(app)

@@ -1,25 +1,24 @@
 """HTTP routes of the chat service: ``/api/v1/chat`` and ``/api/v1/chat/conversations``.
 
 The caller is ``request.user`` (the token's subject, set by the bearer middleware); the
-same token goes on to the todos service with every tool call.
+same token goes on to the todos service with every tool call. A chat turn is run by
+:class:`services.chat.turn.ChatTurns` (provided as ``turns``); the handler only translates
+HTTP: headers in, JSON or an event stream out.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from litestar import Controller, Request, delete, get, patch, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import HeaderParameter, JSONBody, PathParameter, QueryParameter
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.chat import conversations, turn
+from services.chat import conversations
 from services.chat.errors import LlmUnavailable
 from services.chat.pagination import (
     DEFAULT_CONVERSATIONS,
@@ -35,16 +34,16 @@ from services.chat.schemas import (
     ConversationPage,
     ConversationRename,
 )
-from services.chat.settings import ChatSettings
-from services.chat.streaming import EventStream, stream_turn
-from services.chat.todos_client import TodosClient
-from services.chat.toolbox import OnCall, TurnToolbox
+from services.chat.streaming import stream_turn
+from services.chat.turn import ChatTurns
 from shared.auth_middleware import caller
 from shared.errors import NotFound, ServiceUnavailable, invalid
 from shared.openapi import raises
+from shared.platform import Session
+from shared.sse import EventStream
 
 AuthRequest = Request[str, Any, Any]
-Session = NamedDependency[AsyncSession]  # provided by shared.service_app
+Turns = NamedDependency[ChatTurns]  # provided by services.chat.app
 ConversationId = Annotated[uuid.UUID, PathParameter(description="The conversation's id")]
 Cursor = Annotated[str | None, QueryParameter(max_length=MAX_CURSOR_LENGTH)]
 TimeZone = Annotated[
@@ -93,35 +92,18 @@ class ChatController(Controller):
     async def chat(
         self,
         request: AuthRequest,
-        state: State,
+        turns: Turns,
         data: JSONBody[ChatRequest],
         x_timezone: TimeZone = None,
     ) -> ChatResponse | EventStream:
-        settings: ChatSettings = state.settings
         now = user_now(x_timezone)
-        started = await turn.start(
-            state.sessionmaker, caller(request), data, settings.chat_history_window
-        )
-        client = TodosClient(
-            state.todos_http, settings.todos_url, request.headers.get("authorization", "")
-        )
-
-        async def run_turn(on_call: OnCall | None = None) -> ChatResponse:
-            deadline = asyncio.get_running_loop().time() + settings.chat_turn_timeout_seconds
-            toolbox = TurnToolbox(
-                client,
-                on_call,
-                max_calls=settings.chat_max_tool_calls,
-                start_until=deadline - settings.todos_timeout,
-                tz=now.tzinfo or UTC,
-            )
-            return await turn.run(
-                state.sessionmaker, state.chat_engine, toolbox, started, data.message, now
-            )
-
+        authorization = request.headers.get("authorization", "")
+        # Started (ownership checked, message stored) before choosing: a missing
+        # conversation is a 404 response even when a stream was asked for.
+        started = await turns.start(caller(request), data, authorization, now)
         if "text/event-stream" in request.headers.get("accept", ""):
-            return stream_turn(run_turn)
-        return await run_turn()
+            return stream_turn(started.run)
+        return await started.run()
 
     @get("/conversations", summary="My conversations, most recently active first")
     async def list_conversations(

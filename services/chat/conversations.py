@@ -11,14 +11,10 @@ import uuid
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.chat import repository
-from services.chat.pagination import (
-    conversation_cursor,
-    decode_conversation_cursor,
-    decode_message_cursor,
-    message_cursor,
-)
+from services.chat.pagination import CONVERSATIONS, MESSAGES
 from services.chat.schemas import Conversation, ConversationDetail, ConversationPage
 from shared.errors import NotFound
+from shared.pagination import keyset_page
 
 NOT_FOUND = "Conversation not found"
 
@@ -26,13 +22,13 @@ NOT_FOUND = "Conversation not found"
 async def list_conversations(
     session: AsyncSession, user_id: uuid.UUID, cursor: str | None, limit: int
 ) -> ConversationPage:
-    after = decode_conversation_cursor(cursor) if cursor else None
-    rows = await repository.list_page(session, user_id, after, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = conversation_cursor(last.last_active_at, last.id)
-    return ConversationPage(items=rows[:limit], next_cursor=next_cursor)
+    after = CONVERSATIONS.after(cursor)
+    items, next_cursor = await keyset_page(
+        lambda n: repository.list_page(session, user_id, after, n),
+        limit,
+        lambda last: CONVERSATIONS.cursor(last.last_active_at, last.id),
+    )
+    return ConversationPage(items=items, next_cursor=next_cursor)
 
 
 async def get_conversation(
@@ -43,18 +39,21 @@ async def get_conversation(
     limit: int,
 ) -> ConversationDetail:
     """The conversation with one page of its messages, oldest first."""
-    after = decode_message_cursor(cursor) if cursor else None
+    after = MESSAGES.after(cursor)
     conversation = await repository.owned(session, user_id, conversation_id)
     if conversation is None:
         raise NotFound(NOT_FOUND)
-    rows = await repository.messages_page(session, conversation_id, after, limit + 1)
-    next_cursor = message_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    rows, next_cursor = await keyset_page(
+        lambda n: repository.messages_page(session, conversation_id, after, n),
+        limit,
+        lambda last: MESSAGES.cursor(last[0]),
+    )
     return ConversationDetail(
         id=conversation.id,
         title=conversation.title,
         created_at=conversation.created_at,
         last_active_at=conversation.last_active_at,
-        messages=[message for _, message in rows[:limit]],
+        messages=[message for _, message in rows],
         next_cursor=next_cursor,
     )
 
@@ -65,7 +64,6 @@ async def rename_conversation(
     renamed = await repository.rename(session, user_id, conversation_id, title.strip())
     if renamed is None:
         raise NotFound(NOT_FOUND)
-    await session.commit()
     return renamed
 
 
@@ -74,4 +72,3 @@ async def delete_conversation(
 ) -> None:
     if not await repository.remove(session, user_id, conversation_id):
         raise NotFound(NOT_FOUND)
-    await session.commit()

@@ -31,6 +31,9 @@ class Turn(msgspec.Struct, kw_only=True):
     message: str  # the user's new message
     history: list[HistoryMessage]  # bounded window of earlier messages, oldest first
     now: datetime  # aware, in the user's time zone (X-Timezone header, default UTC)
+    # The turn's deadline (event loop time), set once when the turn runs: model requests
+    # must end by it. None: no deadline (an engine exercised on its own).
+    deadline: float | None = None
 
 
 class Toolbox(Protocol):

@@ -6,7 +6,8 @@ tool per Struct of ``tool_args``. While the model asks for tools, they run throu
 toolbox and their results go back to it; the first plain text answer ends the turn. After
 ``max_rounds`` rounds of tool calls it stops with a fixed answer. Any failure of the model
 (HTTP error, timeout after the SDK's bounded retries, a model request still running at the
-turn's deadline CHAT_TURN_TIMEOUT_SECONDS, an empty answer) is :class:`LlmUnavailable`.
+turn's deadline ``Turn.deadline`` (set from CHAT_TURN_TIMEOUT_SECONDS by the turn), an empty
+answer) is :class:`LlmUnavailable`.
 """
 
 from __future__ import annotations
@@ -109,7 +110,6 @@ class ModelEngine:
         )
         self.model = settings.chat_model
         self.max_rounds = settings.chat_max_tool_rounds
-        self.turn_timeout = settings.chat_turn_timeout_seconds
         self.tools = tool_definitions()
 
     async def close(self) -> None:
@@ -123,9 +123,8 @@ class ModelEngine:
             *history_messages(turn.history),
             {"role": "user", "content": turn.message},
         ]
-        deadline = asyncio.get_running_loop().time() + self.turn_timeout
         for _ in range(self.max_rounds):
-            message = await self._complete(messages, deadline)
+            message = await self._complete(messages, turn.deadline)
             calls = message.tool_calls or []
             if not calls:
                 if not (message.content or "").strip():
@@ -139,10 +138,11 @@ class ModelEngine:
                 )
         return STOPPED.format(rounds=self.max_rounds)
 
-    async def _complete(self, messages: list[dict[str, Any]], deadline: float) -> Any:
+    async def _complete(self, messages: list[dict[str, Any]], deadline: float | None) -> Any:
         # Model requests are cut at the turn's deadline. Tool calls are never cut short
-        # halfway (their change would be made but not recorded): the toolbox starts none
-        # once too little time is left for one, so the turn as a whole ends in time.
+        # halfway (their change would be made but not recorded): the toolbox, keeping the
+        # same deadline, starts none once too little time is left for one, so the turn as
+        # a whole ends in time.
         try:
             async with asyncio.timeout_at(deadline), observe_llm_call(LLM_CALLER):
                 completion = await self.client.chat.completions.create(

@@ -14,8 +14,7 @@ from typing import Any
 
 import msgspec
 
-from shared.errors import invalid
-from shared.pagination import cursor_instant, decode_cursor, encode_cursor
+from shared.pagination import Keyset, cursor_instant
 
 DEFAULT_CONVERSATIONS = 20
 DEFAULT_MESSAGES = 50
@@ -23,34 +22,17 @@ MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 512
 
 
-def _decode(cursor: str) -> list[Any]:
-    parts: list[Any] = decode_cursor(cursor, max_length=MAX_CURSOR_LENGTH, as_type=list[Any])
-    return parts
+def _conversation_after(parts: list[Any]) -> tuple[datetime, uuid.UUID]:
+    moment, conversation_id = parts
+    return cursor_instant(moment), msgspec.convert(conversation_id, uuid.UUID)
 
 
-def conversation_cursor(last_active_at: datetime, conversation_id: uuid.UUID) -> str:
-    return encode_cursor(["conversations", last_active_at, conversation_id])
+def _message_after(parts: list[Any]) -> int:
+    (seq,) = parts
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        raise ValueError("not a message number")
+    return seq
 
 
-def decode_conversation_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        kind, moment, conversation_id = _decode(cursor)
-        if kind != "conversations":
-            raise ValueError("made for another list")
-        return cursor_instant(moment), msgspec.convert(conversation_id, uuid.UUID)
-    except (ValueError, TypeError, msgspec.MsgspecError) as exc:
-        raise invalid("cursor", "is not a cursor of this list") from exc
-
-
-def message_cursor(seq: int) -> str:
-    return encode_cursor(["messages", seq])
-
-
-def decode_message_cursor(cursor: str) -> int:
-    try:
-        kind, seq = _decode(cursor)
-        if kind != "messages" or not isinstance(seq, int) or isinstance(seq, bool):
-            raise ValueError("made for another list")
-        return seq
-    except (ValueError, TypeError, msgspec.MsgspecError) as exc:
-        raise invalid("cursor", "is not a cursor of this list") from exc
+CONVERSATIONS = Keyset("conversations", _conversation_after, max_length=MAX_CURSOR_LENGTH)
+MESSAGES = Keyset("messages", _message_after, max_length=MAX_CURSOR_LENGTH)

@@ -5,6 +5,10 @@ result}``), ``reply`` with the reply text (``{"response": ...}``), then ``done``
 is exactly the JSON answer of a non-streamed turn. A failure after the stream started is
 one ``error`` event carrying the usual error envelope. The turn runs in its own task, so a
 client that goes away mid-stream does not cut it short: it still finishes and is stored.
+
+Framed by ``shared/sse.py`` with CRLF line ends and a ``Connection: keep-alive`` header,
+as this stream has always been sent (it was first framed by Litestar's own SSE response).
+No heartbeats and no end time, as before: the end of the turn ends the stream.
 """
 
 from __future__ import annotations
@@ -12,29 +16,22 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
-
-import msgspec
-from litestar.response import ServerSentEvent, ServerSentEventMessage
-from litestar.response.base import ASGIResponse
 
 from services.chat.schemas import ChatResponse, ToolCall
 from services.chat.toolbox import OnCall
+from shared import sse
 from shared.errors import describe, error_body
 
 logger = logging.getLogger("chat.stream")
 # Turns whose client left mid-stream, kept referenced until they finish.
 _unattended: set[asyncio.Task[ChatResponse]] = set()
 _DONE = object()
-
-
-def _event(event: str, data: object) -> ServerSentEventMessage:
-    return ServerSentEventMessage(event=event, data=msgspec.json.encode(data).decode())
+_CRLF = "\r\n"
 
 
 async def _events(
     run_turn: Callable[[OnCall], Awaitable[ChatResponse]],
-) -> AsyncIterator[ServerSentEventMessage]:
+) -> AsyncIterator[bytes]:
     queue: asyncio.Queue[object] = asyncio.Queue()
 
     async def on_call(call: ToolCall) -> None:
@@ -49,17 +46,16 @@ async def _events(
     task = asyncio.create_task(run())
     try:
         while (item := await queue.get()) is not _DONE:
-            yield _event("tool_call", item)
+            yield sse.json_frame(item, event="tool_call", newline=_CRLF)
         try:
             answer = task.result()
         except Exception as exc:
             status, code, message, details, _ = describe(exc)
-            yield ServerSentEventMessage(
-                event="error", data=error_body(status, code, message, details).decode()
-            )
+            body = error_body(status, code, message, details)
+            yield sse.frame(body, event="error", newline=_CRLF)
             return
-        yield _event("reply", {"response": answer.response})
-        yield _event("done", answer)
+        yield sse.json_frame({"response": answer.response}, event="reply", newline=_CRLF)
+        yield sse.json_frame(answer, event="done", newline=_CRLF)
     finally:
         if not task.done():
             logger.info("client left mid-stream; the turn finishes anyway")
@@ -73,16 +69,5 @@ def _forget(task: asyncio.Task[ChatResponse]) -> None:
         logger.warning("a turn whose client left failed: %r", error)
 
 
-class EventStream(ServerSentEvent):
-    """An SSE response whose ``text/event-stream`` type survives a JSON route handler.
-
-    Litestar lets the handler's media type (JSON for ``POST /api/v1/chat``) win over the
-    response's own, against its docstring; this keeps the response's."""
-
-    def to_asgi_response(self, *args: Any, **kwargs: Any) -> ASGIResponse:
-        kwargs["media_type"] = "text/event-stream"
-        return super().to_asgi_response(*args, **kwargs)
-
-
-def stream_turn(run_turn: Callable[[OnCall], Awaitable[ChatResponse]]) -> EventStream:
-    return EventStream(_events(run_turn))
+def stream_turn(run_turn: Callable[[OnCall], Awaitable[ChatResponse]]) -> sse.EventStream:
+    return sse.EventStream(_events(run_turn), headers={"Connection": "keep-alive"})

@@ -6,24 +6,33 @@ history window; run the engine (no database connection is held meanwhile); store
 tool call and the reply; answer. A model failure still stores the tool calls that ran
 (they changed todos) and then raises :class:`LlmUnavailable` (502), the user's message
 staying stored.
+
+:class:`ChatTurns` (one per process, built by the app's lifespan) holds what every turn
+needs; :meth:`ChatTurns.start` stores the user's message and gives a :class:`StartedTurn`,
+whose :meth:`StartedTurn.run` answers it (directly or under the event stream).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
+import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chat import repository
 from services.chat.engine_api import Engine, HistoryMessage, Turn
 from services.chat.schemas import ChatRequest, ChatResponse, ToolCall
-from services.chat.toolbox import TurnToolbox
+from services.chat.settings import ChatSettings
+from services.chat.todos_client import TodosClient
+from services.chat.toolbox import OnCall, TurnToolbox
 from shared.errors import AppError, NotFound
 
 TITLE_LENGTH = 60
+Sessions = async_sessionmaker[AsyncSession]
 
 
 def title_of(message: str) -> str:
@@ -34,86 +43,120 @@ def title_of(message: str) -> str:
     return text[: TITLE_LENGTH - 1].rstrip() + "…"
 
 
-@dataclass
+class ChatTurns:
+    """What every turn of this process needs: settings, database, todos HTTP pool, engine.
+
+    The stated exception to "the request's unit of work commits": a turn's database work
+    goes through the sessionmaker, because the user's message must be committed before the
+    model runs, and a streamed turn is stored after its response began (or its client left).
+    """
+
+    def __init__(
+        self,
+        settings: ChatSettings,
+        sessionmaker: Sessions,
+        todos_http: aiohttp.ClientSession,
+        engine: Engine,
+    ) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.todos_http = todos_http
+        self.engine = engine
+
+    async def start(
+        self, user_id: uuid.UUID, request: ChatRequest, authorization: str, now: datetime
+    ) -> StartedTurn:
+        """Check ownership (404), store the user's message (committed), load the history.
+
+        ``authorization`` is the caller's own header, for the tools' calls to todos; ``now``
+        is aware, in the user's zone.
+        """
+        async with self.sessionmaker() as session:
+            if request.conversation_id is None:
+                title = title_of(request.message)
+                conversation = await repository.insert_conversation(session, user_id, title)
+            else:
+                found = await repository.owned(session, user_id, request.conversation_id)
+                if found is None:
+                    raise NotFound("Conversation not found")
+                conversation = found
+                await repository.touch(session, conversation.id)
+            _, seq = await repository.insert_message(
+                session, conversation.id, "user", request.message
+            )
+            await session.commit()
+            window = self.settings.chat_history_window
+            history = await repository.history(session, conversation.id, seq, window)
+            await session.commit()  # hands the connection back before the engine runs
+        return StartedTurn(self, conversation.id, history, request.message, authorization, now)
+
+    async def finish(
+        self, conversation_id: uuid.UUID, calls: list[ToolCall], reply: str | None
+    ) -> uuid.UUID | None:
+        """Store the tool calls and (when there is one) the reply; the reply's message id."""
+        async with self.sessionmaker() as session:
+            for call in calls:
+                await repository.insert_message(
+                    session,
+                    conversation_id,
+                    "tool",
+                    tool_name=call.name,
+                    tool_arguments=call.arguments,
+                    tool_result=call.result,
+                )
+            message_id = None
+            if reply is not None:
+                message_id, _ = await repository.insert_message(
+                    session, conversation_id, "assistant", reply
+                )
+            await repository.touch(session, conversation_id)
+            await session.commit()
+        return message_id
+
+
+@dataclass(frozen=True)
 class StartedTurn:
+    """A turn whose user message is stored; :meth:`run` answers it."""
+
+    turns: ChatTurns
     conversation_id: uuid.UUID
-    history: list[HistoryMessage]
+    history: list[HistoryMessage]  # the window before the user's message, oldest first
+    message: str
+    authorization: str
+    now: datetime
 
+    async def run(self, on_call: OnCall | None = None) -> ChatResponse:
+        """Run the engine with the turn's tools and store what it did.
 
-async def start(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    user_id: uuid.UUID,
-    request: ChatRequest,
-    window: int,
-) -> StartedTurn:
-    """Check ownership, store the user's message (committed), load the history before it."""
-    async with sessionmaker() as session:
-        if request.conversation_id is None:
-            title = title_of(request.message)
-            conversation = await repository.insert_conversation(session, user_id, title)
-        else:
-            found = await repository.owned(session, user_id, request.conversation_id)
-            if found is None:
-                raise NotFound("Conversation not found")
-            conversation = found
-            await repository.touch(session, conversation.id)
-        _, seq = await repository.insert_message(session, conversation.id, "user", request.message)
-        await session.commit()
-        history = await repository.history(session, conversation.id, seq, window)
-        await session.commit()  # hands the connection back before the engine runs
-    return StartedTurn(conversation.id, history)
-
-
-async def finish(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    conversation_id: uuid.UUID,
-    calls: list[ToolCall],
-    reply: str | None,
-) -> uuid.UUID | None:
-    """Store the tool calls and (when there is one) the reply; the reply's message id."""
-    async with sessionmaker() as session:
-        for call in calls:
-            await repository.insert_message(
-                session,
-                conversation_id,
-                "tool",
-                tool_name=call.name,
-                tool_arguments=call.arguments,
-                tool_result=call.result,
-            )
-        message_id = None
-        if reply is not None:
-            message_id, _ = await repository.insert_message(
-                session, conversation_id, "assistant", reply
-            )
-        await repository.touch(session, conversation_id)
-        await session.commit()
-    return message_id
-
-
-async def run(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    engine: Engine,
-    toolbox: TurnToolbox,
-    started: StartedTurn,
-    message: str,
-    now: datetime,
-) -> ChatResponse:
-    """Run the engine on a started turn and store what it did."""
-    try:
-        reply = await engine.run(Turn(message=message, history=started.history, now=now), toolbox)
-    except BaseException as exc:
-        if toolbox.calls:  # they changed todos: the conversation must show them
-            await finish(sessionmaker, started.conversation_id, toolbox.calls, None)
-        if isinstance(exc, AppError):  # a new conversation exists now: say which
-            exc.details.setdefault("conversation_id", str(started.conversation_id))
-        raise
-    reply = reply.strip() or "Done."
-    message_id = await finish(sessionmaker, started.conversation_id, toolbox.calls, reply)
-    assert message_id is not None
-    return ChatResponse(
-        conversation_id=started.conversation_id,
-        message_id=message_id,
-        response=reply,
-        tool_calls=toolbox.calls,
-    )
+        ``on_call`` gets each tool call as it happens (the event stream). The turn's one
+        deadline starts here: model requests are cut at it, and a tool call only starts
+        while at least the todos client's timeout is left before it.
+        """
+        settings = self.turns.settings
+        deadline = asyncio.get_running_loop().time() + settings.chat_turn_timeout_seconds
+        client = TodosClient(self.turns.todos_http, settings.todos_url, self.authorization)
+        toolbox = TurnToolbox(
+            client,
+            on_call,
+            max_calls=settings.chat_max_tool_calls,
+            start_until=deadline - settings.todos_timeout,
+            tz=self.now.tzinfo or UTC,
+        )
+        turn = Turn(message=self.message, history=self.history, now=self.now, deadline=deadline)
+        try:
+            reply = await self.turns.engine.run(turn, toolbox)
+        except BaseException as exc:
+            if toolbox.calls:  # they changed todos: the conversation must show them
+                await self.turns.finish(self.conversation_id, toolbox.calls, None)
+            if isinstance(exc, AppError):  # a new conversation exists now: say which
+                exc.details.setdefault("conversation_id", str(self.conversation_id))
+            raise
+        reply = reply.strip() or "Done."
+        message_id = await self.turns.finish(self.conversation_id, toolbox.calls, reply)
+        assert message_id is not None
+        return ChatResponse(
+            conversation_id=self.conversation_id,
+            message_id=message_id,
+            response=reply,
+            tool_calls=toolbox.calls,
+        )

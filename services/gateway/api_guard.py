@@ -20,18 +20,24 @@ PUBLIC = "public"
 
 
 class ApiGuardMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        verifier: TokenVerifier,
+        limits: RateLimits,
+        trusted_proxies: list[Network],
+    ) -> None:
         self.app = app
+        self.verifier = verifier
+        self.limits = limits
+        self.trusted = trusted_proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        state = scope["litestar_app"].state
-        verifier: TokenVerifier = state.token_verifier
-        limits: RateLimits = state.rate_limits
-        trusted: list[Network] = state.trusted_proxies
-
+        verifier, limits, trusted = self.verifier, self.limits, self.trusted
         ip = client_ip(scope, trusted)
         scope["client_ip"] = ip  # type: ignore[typeddict-unknown-key]
         if scope["route_handler"].opt.get(PUBLIC):

@@ -5,19 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Controller, Request, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.gateway import auth_service
 from services.gateway.api_guard import PUBLIC
+from services.gateway.rate_limits import RateLimits
 from services.gateway.schemas import LoginIn, RefreshIn, RegisterIn, TokenPair, UserOut
+from services.gateway.settings import GatewaySettings
 from shared.errors import EmailTaken, InvalidCredentials, InvalidRefreshToken, NotFound
 from shared.openapi import raises
+from shared.platform import Session
+from shared.tokens import TokenIssuer
 
-Session = NamedDependency[AsyncSession]  # provided by shared.service_app
+# Provided by the app's plugins (shared.platform) and services/gateway/app.py.
+Issuer = NamedDependency[TokenIssuer]
+Limits = NamedDependency[RateLimits]
+Settings = NamedDependency[GatewaySettings]
 
 
 class AuthController(Controller):
@@ -42,14 +47,21 @@ class AuthController(Controller):
         summary="Log in: an access token and a refresh token",
         raises=raises(InvalidCredentials),
     )
-    async def login(self, session: Session, state: State, data: JSONBody[LoginIn]) -> TokenPair:
+    async def login(
+        self,
+        session: Session,
+        token_issuer: Issuer,
+        rate_limits: Limits,
+        settings: Settings,
+        data: JSONBody[LoginIn],
+    ) -> TokenPair:
         """Exchange email + password for an access token and a refresh token."""
         return await auth_service.login(
             session,
             data,
-            issuer=state.token_issuer,
-            limits=state.rate_limits,
-            refresh_ttl=state.settings.refresh_token_ttl,
+            issuer=token_issuer,
+            limits=rate_limits,
+            refresh_ttl=settings.refresh_token_ttl,
         )
 
     @post(
@@ -59,13 +71,16 @@ class AuthController(Controller):
         summary="Rotate a refresh token: a new token pair",
         raises=raises(InvalidRefreshToken),
     )
-    async def refresh(self, session: Session, state: State, data: JSONBody[RefreshIn]) -> TokenPair:
+    async def refresh(
+        self,
+        session: Session,
+        token_issuer: Issuer,
+        settings: Settings,
+        data: JSONBody[RefreshIn],
+    ) -> TokenPair:
         """Rotate a refresh token: the old one stops working, a new pair is returned."""
         return await auth_service.refresh(
-            session,
-            data.refresh_token,
-            issuer=state.token_issuer,
-            refresh_ttl=state.settings.refresh_token_ttl,
+            session, data.refresh_token, issuer=token_issuer, refresh_ttl=settings.refresh_token_ttl
         )
 
     @post("/logout", status_code=HTTP_204_NO_CONTENT, summary="Log out: revoke the session")

@@ -26,6 +26,7 @@ from shared.errors import (
     InvalidCredentials,
     InvalidRefreshToken,
     NotFound,
+    ReusedRefreshToken,
     ValidationFailed,
 )
 from shared.passwords import check_password, hash_password, password_length_ok
@@ -60,9 +61,8 @@ async def register(session: AsyncSession, data: RegisterIn) -> UserOut:
     )
     session.add(user)
     try:
-        await session.commit()
+        await session.flush()  # the unique email index answers here, not at the commit
     except IntegrityError as exc:
-        await session.rollback()
         raise EmailTaken() from exc
     logger.info("user registered", extra={"user_id": str(user.id)})
     return to_user_out(user)
@@ -85,7 +85,6 @@ async def login(
     assert user is not None
     await limits.clear_login_attempts(key)
     pair = _new_pair(session, user.id, uuid.uuid4(), issuer=issuer, refresh_ttl=refresh_ttl)
-    await session.commit()
     return pair
 
 
@@ -98,17 +97,15 @@ async def refresh(
         raise InvalidRefreshToken()
     if stored.used_at is not None:
         await accounts.revoke_family(session, stored.family_id, now)
-        await session.commit()
         logger.warning(
             "refresh token reused; family revoked",
             extra={"user_id": str(stored.user_id), "family_id": str(stored.family_id)},
         )
-        raise InvalidRefreshToken()
+        raise ReusedRefreshToken()
     stored.used_at = now
     pair = _new_pair(
         session, stored.user_id, stored.family_id, issuer=issuer, refresh_ttl=refresh_ttl
     )
-    await session.commit()
     return pair
 
 
@@ -117,7 +114,6 @@ async def logout(session: AsyncSession, user_id: str, refresh_token: str) -> Non
     stored = await accounts.find_refresh_token_locking_family(session, hash_token(refresh_token))
     if stored is not None and str(stored.user_id) == user_id:
         await accounts.revoke_family(session, stored.family_id, datetime.now(UTC))
-    await session.commit()
 
 
 async def me(session: AsyncSession, user_id: str) -> UserOut:

@@ -28,45 +28,34 @@ expired session does not keep receiving events: the client reconnects with a fre
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
-import time
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import msgspec
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractQueue
 from litestar import Litestar, Request, get
 from litestar.background_tasks import BackgroundTask
-from litestar.response import Stream
+from litestar.di import NamedDependency
 
 from services.gateway.settings import GatewaySettings
+from shared import sse
+from shared.consumer import Consumer, Delivery, Policy, Retries, Subscription, envelopes
 from shared.errors import RateLimited, ServiceUnavailable
-from shared.messaging import (
-    Envelope,
-    MalformedMessage,
-    close_connection,
-    declare_exchanges,
-    from_message,
-    get_connection,
-)
+from shared.messaging import Envelope, declare_exchanges
 from shared.openapi import event_stream as sse_response
 from shared.openapi import raises
+from shared.platform import Broker
 from shared.settings import split_list
 from shared.tokens import AccessClaims
 
 logger = logging.getLogger("gateway.events")
 
-# Seconds between attempts to reach the broker when it is down at start-up.
-RETRY_MIN, RETRY_MAX = 1.0, 30.0
 # Milliseconds a browser's EventSource waits before reconnecting.
 CLIENT_RETRY_MS = 3000
-
-_encoder = msgspec.json.Encoder()
 
 
 class Subscriber:
@@ -100,111 +89,78 @@ class Subscriber:
 
 
 def sse_frame(envelope: Envelope) -> bytes:
-    payload = _encoder.encode(
+    return sse.json_frame(
         {
             "id": envelope.id,
             "type": envelope.type,
             "occurred_at": envelope.occurred_at,
             "correlation_id": envelope.correlation_id,
             "data": envelope.data,
-        }
-    )
-    # msgspec JSON never contains a raw newline, so one `data:` line is enough.
-    return b"event: %s\nid: %s\ndata: %s\n\n" % (
-        envelope.type.encode(),
-        str(envelope.id).encode(),
-        payload,
+        },
+        event=envelope.type,
+        id=str(envelope.id),
     )
 
 
 class EventHub:
     """Consumes `events` for this process and fans events out to the users' streams."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, broker: Broker) -> None:
         self.settings = settings
+        self.broker = broker
         self.queue_name = f"gateway.events.{os.getpid()}.{uuid.uuid4().hex[:8]}"
         self._subscribers: dict[str, set[Subscriber]] = defaultdict(set)
-        self._connection: AbstractRobustConnection | None = None
-        self._channel: AbstractChannel | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._consumer: Consumer | None = None
 
     # --- lifecycle -------------------------------------------------------------------
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._connect_forever(), name="event-hub")
+    @asynccontextmanager
+    async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        """Start without waiting for the broker (the consumer runtime keeps trying until it
+        answers, and the robust connection restores the queue after a reconnect)."""
+        self._consumer = Consumer(self.broker.connection, self.subscription())
+        self._consumer.start()
+        try:
+            yield
+        finally:
+            await self._consumer.stop()
+            for subscribers in list(self._subscribers.values()):
+                for subscriber in list(subscribers):
+                    self._end(subscriber)
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        for subscribers in list(self._subscribers.values()):
-            for subscriber in list(subscribers):
-                self._end(subscriber)
-        if self._channel is not None and not self._channel.is_closed:
-            with contextlib.suppress(Exception):
-                await self._channel.close()
-        if self._connection is not None:
-            await close_connection()
+    def subscription(self) -> Subscription:
+        """At most once: whatever is there (up to the prefetch) is fanned out and acked."""
+        prefetch = self.settings.event_stream_prefetch
+        return Subscription(
+            self.queue_name,
+            self._fan_out,
+            envelopes(None),
+            self._declare,
+            # A message that is not an envelope is logged and acked, never dead-lettered:
+            # the events exchange's own consumers keep what they cannot read.
+            Policy(batch_size=prefetch, dead_letter_unreadable=False, stop_grace=5.0),
+        )
+
+    async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
+        events, _ = await declare_exchanges(channel)
+        queue = await channel.declare_queue(
+            self.queue_name, exclusive=True, auto_delete=True, durable=False
+        )
+        for key in split_list(self.settings.event_stream_routing_keys):
+            await queue.bind(events, routing_key=key)
+        return queue
 
     @property
     def connected(self) -> bool:
-        return (
-            self._connection is not None
-            and self._connection.connected.is_set()
-            and self._channel is not None
-            and not self._channel.is_closed
-        )
-
-    async def _connect_forever(self) -> None:
-        delay = RETRY_MIN
-        while True:
-            try:
-                await self._setup()
-                logger.info("event stream consuming queue %s", self.queue_name)
-                return  # the robust connection restores channel, queue and consumer itself
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                logger.warning("event stream: broker unavailable (%r), retry in %.0fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX)
-
-    async def _setup(self) -> None:
-        settings = self.settings
-        connection = await get_connection(settings.amqp_url, name=settings.service_name)
-        channel = await connection.channel()
-        try:
-            await channel.set_qos(prefetch_count=settings.event_stream_prefetch)
-            events, _ = await declare_exchanges(channel)
-            queue = await channel.declare_queue(
-                self.queue_name, exclusive=True, auto_delete=True, durable=False
-            )
-            for key in split_list(settings.event_stream_routing_keys):
-                await queue.bind(events, routing_key=key)
-            await queue.consume(self._on_message)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                await channel.close()
-            raise
-        self._connection, self._channel = connection, channel
+        return self._consumer is not None and self._consumer.is_consuming and self.broker.connected
 
     # --- fan-out ---------------------------------------------------------------------
 
-    async def _on_message(self, message: AbstractIncomingMessage) -> None:
-        try:
-            envelope = from_message(message)
-        except MalformedMessage as exc:
-            logger.warning(
-                "event stream: dropped malformed message %s: %s", message.message_id, exc
-            )
-            await message.ack()
-            return
-        try:
-            if envelope.user_id is not None:
-                self.publish(envelope)
-        finally:
-            await message.ack()
+    async def _fan_out(self, deliveries: list[Delivery]) -> Retries | None:
+        for delivery in deliveries:
+            if delivery.envelope is not None and delivery.envelope.user_id is not None:
+                self.publish(delivery.envelope)
+        return None
 
     def publish(self, envelope: Envelope) -> None:
         """Hand ``envelope`` to every stream of its user."""
@@ -252,40 +208,26 @@ class EventHub:
         self.unsubscribe(subscriber)
 
 
+async def _queued_frames(subscriber: Subscriber) -> AsyncIterator[bytes]:
+    while (frame := await subscriber.queue.get()) is not None:
+        yield frame
+
+
 async def sse_body(
     hub: EventHub, subscriber: Subscriber, heartbeat: float, expires_at: float
 ) -> AsyncIterator[bytes]:
-    """The response body: a preamble, then events and heartbeats until the stream ends."""
+    """The response body: a preamble, then events and heartbeats until the stream ends
+    (the subscriber is closed, or the token expires: the client reconnects with a fresh one)."""
     try:
-        yield b"retry: %d\n: connected\n\n" % CLIENT_RETRY_MS
-        while True:
-            remaining = expires_at - time.time()
-            if remaining <= 0:
-                return  # token expired: the client reconnects with a fresh one
-            try:
-                frame = await asyncio.wait_for(
-                    subscriber.queue.get(), timeout=min(heartbeat, remaining)
-                )
-            except TimeoutError:
-                yield b": heartbeat\n\n"
-                continue
-            if frame is None:
-                return
-            yield frame
+        async for chunk in sse.stream_body(
+            _queued_frames(subscriber),
+            preamble=sse.comment("connected", retry_ms=CLIENT_RETRY_MS),
+            heartbeat=heartbeat,
+            until=expires_at,
+        ):
+            yield chunk
     finally:
         hub.unsubscribe(subscriber)
-
-
-@asynccontextmanager
-async def event_hub(app: Litestar) -> AsyncIterator[None]:
-    """Lifespan hook: start the hub without waiting for the broker; stop it at shutdown."""
-    hub = EventHub(app.state.settings)
-    app.state.event_hub = hub
-    hub.start()
-    try:
-        yield
-    finally:
-        await hub.stop()
 
 
 @get(
@@ -297,14 +239,15 @@ async def event_hub(app: Litestar) -> AsyncIterator[None]:
     raises=raises(ServiceUnavailable, RateLimited),
     responses={200: sse_response("Events until the access token expires, heartbeats in between")},
 )
-async def event_stream(request: Request[str, AccessClaims, Any]) -> Stream:
+async def event_stream(
+    request: Request[str, AccessClaims, Any],
+    event_hub: NamedDependency[EventHub],
+    settings: NamedDependency[GatewaySettings],
+) -> sse.EventStream:
     """Server-Sent Events: the caller's own domain events (`todos.todo.*`, ...), live."""
-    hub: EventHub = request.app.state.event_hub
-    settings: GatewaySettings = request.app.state.settings
+    hub = event_hub
     subscriber = hub.subscribe(request.user)
-    return Stream(
+    return sse.EventStream(
         sse_body(hub, subscriber, settings.event_stream_heartbeat, request.auth.expires_at),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         background=BackgroundTask(hub.release, subscriber),
     )

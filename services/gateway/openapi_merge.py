@@ -40,7 +40,7 @@ from litestar import Litestar, Request, Response, Router, get
 from litestar.enums import MediaType, OpenAPIMediaType
 from litestar.openapi.plugins import RedocRenderPlugin
 
-from services.gateway.proxy import BadGateway
+from services.gateway.proxy import BadGateway, UpstreamClient
 from shared.errors import (
     PayloadTooLarge,
     RateLimited,
@@ -226,11 +226,13 @@ class PublicDocument:
     def __init__(
         self,
         upstreams: Sequence[Upstream],
+        client: UpstreamClient,
         *,
         refresh_seconds: float = REFRESH_SECONDS,
         fetch_timeout: float = FETCH_TIMEOUT,
     ) -> None:
         self.upstreams = list(upstreams)
+        self.client = client
         self.refresh_seconds = refresh_seconds
         self.fetch_timeout = fetch_timeout
         self._fetched: dict[str, _Fetched] = {}
@@ -259,7 +261,7 @@ class PublicDocument:
     async def _refresh(self, app: Litestar, due: list[Upstream]) -> None:
         if self._own is None:
             self._own = app.openapi_schema.to_schema()
-        client: aiohttp.ClientSession = app.state.http_client
+        client = self.client.session
         results = await asyncio.gather(*(self._fetch(client, u) for u in due))
         changed = self._encoded is None
         for upstream, fetched in zip(due, results, strict=True):

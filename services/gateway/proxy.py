@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from typing import cast
 
 import aiohttp
-from litestar import asgi
+from litestar import Litestar, asgi
 from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPScope, Receive, Scope, Send
 from yarl import URL
 
-from services.gateway.body_limits import body_limit
 from services.gateway.settings import GatewaySettings
+from shared.body_limit import BODY_LIMIT, RouteLimits, route_body_limit
 from shared.errors import (
     AppError,
     NotFound,
@@ -64,6 +65,27 @@ class BadGateway(AppError):
     status_code, code, message = 502, "BAD_GATEWAY", "Upstream service answered badly"
 
 
+class UpstreamClient:
+    """The gateway's pooled HTTP client to the services, open while the app runs."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        assert self._session is not None, "open while the app runs"
+        return self._session
+
+    @asynccontextmanager
+    async def lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        self._session = create_client(self.settings)
+        try:
+            yield
+        finally:
+            await self._session.close()
+
+
 def create_client(settings: GatewaySettings) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         # A pool per upstream (host:port), so one slow service cannot starve the others;
@@ -96,8 +118,8 @@ def _dropped(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
 def upstream_request_headers(scope: HTTPScope) -> tuple[list[tuple[str, str]], bool]:
     """(headers to send upstream, whether a body follows).
 
-    A declared length over the limit never gets here (shared.body_limit answers 413 first);
-    an undeclared (chunked) body is counted while it streams."""
+    A declared length over the route's limit never gets here (shared.body_limit answers
+    413 first); an undeclared (chunked) body is counted while it streams."""
     raw = list(scope["headers"])
     dropped = _dropped(raw) | REPLACED
     headers: list[tuple[str, str]] = []
@@ -132,11 +154,14 @@ async def _request_body(receive: Receive, limit: int) -> AsyncIterator[bytes]:
 
 
 async def forward(
-    scope: HTTPScope, receive: Receive, send: Send, service: str, base_url: str
+    scope: HTTPScope,
+    receive: Receive,
+    send: Send,
+    service: str,
+    base_url: str,
+    upstreams: UpstreamClient,
 ) -> None:
-    state = scope["litestar_app"].state
-    settings: GatewaySettings = state.settings
-    client: aiohttp.ClientSession = state.http_client
+    client = upstreams.session
     headers, has_body = upstream_request_headers(scope)
     path = scope.get("raw_path") or scope["path"].encode()
     query = scope.get("query_string", b"")
@@ -144,7 +169,8 @@ async def forward(
         base_url + path.decode("latin-1") + ("?" + query.decode("latin-1") if query else ""),
         encoded=True,
     )
-    limit = body_limit(settings, scope["method"], path.decode("latin-1"))
+    limit = route_body_limit(scope)
+    assert limit is not None, "declared by proxy_route"
     body = _request_body(receive, limit) if has_body else None
     started = False
     try:
@@ -191,8 +217,11 @@ def _as_gateway_error(exc: Exception, service: str) -> Exception:
     return exc
 
 
-def proxy_route(prefix: str, service: str, base_url: str) -> ASGIRouteHandler:
-    """A mount that forwards every method under ``prefix`` to ``base_url``."""
+def proxy_route(
+    prefix: str, service: str, base_url: str, upstreams: UpstreamClient, limits: RouteLimits
+) -> ASGIRouteHandler:
+    """A mount that forwards every method under ``prefix`` to ``base_url``, accepting
+    request bodies up to ``limits``."""
 
     exact, nested = prefix.encode(), prefix.encode() + b"/"
 
@@ -202,7 +231,15 @@ def proxy_route(prefix: str, service: str, base_url: str) -> ASGIRouteHandler:
             raise NotFound()
         # Litestar gives a mount no route template; the metrics label is the prefix.
         scope["path_template"] = prefix
-        await forward(cast(HTTPScope, scope), receive, send, service, base_url.rstrip("/"))
+        await forward(
+            cast(HTTPScope, scope), receive, send, service, base_url.rstrip("/"), upstreams
+        )
 
     # The scope is not copied: the metrics layer outside reads the path_template set here.
-    return asgi(prefix, is_mount=True, copy_scope=False, name=f"proxy-{service}")(handler)
+    return asgi(
+        prefix,
+        is_mount=True,
+        copy_scope=False,
+        name=f"proxy-{service}",
+        opt={BODY_LIMIT: limits},
+    )(handler)

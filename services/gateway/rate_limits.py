@@ -46,6 +46,8 @@ def storage_uri(redis_url: str) -> str:
 
 
 class RateLimits:
+    """The process's counters (one storage client, shared by every request)."""
+
     def __init__(self, settings: GatewaySettings) -> None:
         self.storage: Storage = storage_from_string(  # type: ignore[assignment]
             storage_uri(settings.redis_url)
@@ -56,6 +58,11 @@ class RateLimits:
         self._login_limit = RateLimitItemPerSecond(
             settings.login_max_failures, settings.login_failure_window
         )
+
+    def __deepcopy__(self, memo: dict[int, object]) -> RateLimits:
+        # Litestar deep-copies a router's middleware options when it registers the
+        # router; the counters' client is the process's one, never copied.
+        return self
 
     async def consume_api(self, key: str) -> Quota:
         """Count one API request for ``key``; raise RateLimited when over any limit."""

@@ -11,9 +11,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any
 
-import asyncpg
 from litestar import Controller, Request, Response, delete, get, patch, post
-from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import FromQuery, HeaderParameter, JSONBody, PathParameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,10 +32,9 @@ from services.todos.schemas import (
 )
 from shared.errors import NotFound, VersionConflict, invalid
 from shared.openapi import raises
+from shared.platform import Reader, Session
 
 AuthRequest = Request[str, Any, Any]
-Session = NamedDependency[AsyncSession]  # provided by shared.service_app
-Reader = NamedDependency[asyncpg.Connection]  # likewise: raw pooled connection for reads
 TodoId = Annotated[str, PathParameter(description="The todo's id (a UUID)")]
 IfMatch = Annotated[
     str | None,

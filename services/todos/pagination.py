@@ -15,17 +15,13 @@ import msgspec
 
 from services.todos.schemas import SortKey
 from shared.errors import invalid
-from shared.pagination import cursor_instant
-from shared.pagination import decode_cursor as decode_parts
-from shared.pagination import encode_cursor as encode_parts
+from shared.pagination import Keyset, cursor_instant
 
 SORT_FIELDS = ("created_at", "due_at", "priority", "title")
 DEFAULT_SORT: SortKey = "-created_at"
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 2048
-
-_CursorTuple = tuple[str, int | str | None, uuid.UUID]
 
 
 def parse_sort(sort: str) -> tuple[str, bool]:
@@ -42,30 +38,29 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def encode_cursor(sort: str, value: Any, todo_id: uuid.UUID) -> str:
-    return encode_parts([sort, value, todo_id])
-
-
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, uuid.UUID]:
-    """The ``(sort value, id)`` a page starts after; 400 for a cursor not made for ``sort``."""
+def keyset(sort: str) -> Keyset[tuple[Any, uuid.UUID]]:
+    """The cursors of the list in ``sort`` order: ``[sort, sort value, id]``."""
     field, _ = parse_sort(sort)
-    try:
-        parts = decode_parts(cursor, max_length=MAX_CURSOR_LENGTH, as_type=_CursorTuple)
-        cursor_sort, value, todo_id = parts
-        if cursor_sort != sort:
-            raise ValueError("made for another sort")
-        return _sort_value(field, value), todo_id
-    except (ValueError, msgspec.MsgspecError) as exc:
-        raise invalid("cursor", "is not a cursor of this list and sort order") from exc
+
+    def read(parts: list[Any]) -> tuple[Any, uuid.UUID]:
+        value, todo_id = parts
+        return _sort_value(field, value), msgspec.convert(todo_id, uuid.UUID)
+
+    return Keyset(
+        sort,
+        read,
+        max_length=MAX_CURSOR_LENGTH,
+        refusal="is not a cursor of this list and sort order",
+    )
 
 
-def _sort_value(field: str, value: int | str | None) -> Any:
+def _sort_value(field: str, value: Any) -> Any:
     if field in ("created_at", "due_at"):
         if value is None and field == "due_at":
             return None  # todos without a due date
         return cursor_instant(value)
     if field == "priority":
-        if not isinstance(value, int) or not 0 <= value <= 3:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 3:
             raise ValueError("bad priority rank")
         return value
     if not isinstance(value, str):

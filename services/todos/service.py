@@ -1,8 +1,8 @@
 """What the todos API does, as plain async functions over an ``AsyncSession``.
 
 Every function acts for one user: another user's todo is answered exactly like a missing
-one (:class:`~shared.errors.NotFound`). Functions that write commit their own transaction;
-on an error nothing is committed (the request's session rolls back when it closes).
+one (:class:`~shared.errors.NotFound`). Nothing here commits: the request's unit of work
+(:class:`shared.platform.DatabasePlugin`) commits when the handler succeeds.
 
 Ids may be given as ``uuid.UUID`` or as text; a todo id that is not a UUID is simply not
 found, and a user id that is not a UUID is an invalid token.
@@ -11,11 +11,11 @@ found, and a user id that is not a UUID is an invalid token.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-import msgspec
 from msgspec import UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,15 +25,14 @@ from services.todos.pagination import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
     check_limit,
-    decode_cursor,
-    encode_cursor,
+    keyset,
     parse_sort,
 )
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoPage, TodoUpdate
 from shared.auth_middleware import user_id as user_uuid
 from shared.errors import NotFound, VersionConflict
-from shared.messaging import Envelope
-from shared.outbox import add_event
+from shared.outbox import record
+from shared.pagination import keyset_page
 
 Id = uuid.UUID | str
 
@@ -59,7 +58,6 @@ async def create_todo(session: AsyncSession, user_id: Id, data: TodoCreate) -> T
     owner = user_uuid(user_id)
     todo = await repository.insert_todo(session, owner, values)
     await _record(session, "created", owner, todo)
-    await session.commit()
     return todo
 
 
@@ -75,22 +73,20 @@ async def list_todos(
     """One page of the user's todos; ``next_cursor`` is None on the last page."""
     field, descending = parse_sort(sort)
     check_limit(limit)
-    after = decode_cursor(cursor, sort) if cursor else None
+    cursors = keyset(sort)
+    after = cursors.after(cursor)
     filters = _clean_filters(filters or TodoFilters())
-    rows = await repository.list_page(
-        session,
-        user_uuid(user_id),
-        filters,
-        sort_field=field,
-        descending=descending,
-        after=after,
-        limit=limit + 1,
+    owner = user_uuid(user_id)
+
+    def fetch(n: int) -> Awaitable[Sequence[Todo]]:
+        return repository.list_page(
+            session, owner, filters, sort_field=field, descending=descending, after=after, limit=n
+        )
+
+    items, next_cursor = await keyset_page(
+        fetch, limit, lambda last: cursors.cursor(repository.sort_key_value(field, last), last.id)
     )
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(sort, repository.sort_key_value(field, last), last.id)
-    return TodoPage(items=list(rows[:limit]), next_cursor=next_cursor)
+    return TodoPage(items=items, next_cursor=next_cursor)
 
 
 async def get_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
@@ -157,7 +153,6 @@ async def delete_todo(
     if todo is None:
         raise await _why_unchanged(session, owner, key, expected_version)
     await _record(session, "deleted", owner, todo)
-    await session.commit()
 
 
 async def restore_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
@@ -167,7 +162,6 @@ async def restore_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
     if todo is None:
         raise NotFound("Todo not found")
     await _record(session, "restored", owner, todo)
-    await session.commit()
     return todo
 
 
@@ -186,14 +180,12 @@ async def _change(
     todo, changed = result
     if changed:  # completing a completed todo changes nothing and tells nobody
         await _record(session, verb, owner, todo)
-    await session.commit()
     return todo
 
 
 async def _record(session: AsyncSession, verb: str, owner: uuid.UUID, todo: Todo) -> None:
     """Write the ``todos.todo.<verb>`` event into the outbox, in the change's transaction."""
-    envelope = Envelope(type=f"todos.todo.{verb}", user_id=owner, data=msgspec.to_builtins(todo))
-    await add_event(session, OUTBOX, envelope)
+    await record(session, OUTBOX, f"todos.todo.{verb}", todo, user_id=owner)
 
 
 async def _why_unchanged(

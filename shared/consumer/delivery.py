@@ -1,7 +1,4 @@
-"""What a batch handler is given: decoded deliveries; and how a delivery is settled.
-
-Split out of :mod:`shared.consumer.batch`, which re-exports the names handlers use.
-"""
+"""What a handler is given (read deliveries), what it answers, and how a delivery is settled."""
 
 from __future__ import annotations
 
@@ -18,7 +15,7 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 from shared.messaging import Envelope, MalformedMessage, from_message
 from shared.metrics import MESSAGES_ACKED, MESSAGES_REQUEUED
 
-logger = logging.getLogger("shared.consumer.batch")
+logger = logging.getLogger("shared.consumer")
 
 # Errors of an ack/nack/publish on a channel or connection that is gone.
 CHANNEL_ERRORS = (aiormq.exceptions.AMQPError, ConnectionError, RuntimeError, TimeoutError)
@@ -27,15 +24,24 @@ CANCEL_TIMEOUT = 5.0
 
 @dataclass(eq=False)  # compared and hashed by identity: two copies are two deliveries
 class Delivery:
-    """One decoded message of a batch."""
+    """One read message of a batch."""
 
     message: AbstractIncomingMessage
-    envelope: Envelope
-    data: Any  # ``envelope.data`` converted to the body type accepted for its type
+    data: Any  # what the reader made of it: an envelope's data in its accepted body type
+    envelope: Envelope | None = None  # the envelope, for messages that are one
 
     @property
     def previous_deliveries(self) -> int:
         return previous_deliveries(self.message)
+
+
+class Refused(MalformedMessage):
+    """A message that can never be processed (dead-lettered with ``reason``, then acked);
+    ``error`` is the domain error behind it, for an answer to the requester."""
+
+    def __init__(self, reason: str, *, error: Exception | None = None) -> None:
+        super().__init__(reason)
+        self.error = error
 
 
 def previous_deliveries(message: AbstractIncomingMessage) -> int:
@@ -67,12 +73,12 @@ def decode(message: AbstractIncomingMessage, accepts: Accepts) -> Delivery:
         raise MalformedMessage(f"unknown type/version {envelope.type!r} v{envelope.version}")
     body_type = accepts[key]
     if body_type is None:
-        return Delivery(message, envelope, envelope.data)
+        return Delivery(message, envelope.data, envelope)
     try:
         data = msgspec.convert(envelope.data, body_type)
     except msgspec.ValidationError as exc:
         raise MalformedMessage(f"invalid data for {envelope.type}: {exc}") from exc
-    return Delivery(message, envelope, data)
+    return Delivery(message, data, envelope)
 
 
 async def settle(outcome: Awaitable[None], what: str, queue: str) -> None:

@@ -1,7 +1,4 @@
-"""The deliveries a batch consumer has received but not started, and how a batch is cut.
-
-Split out of :mod:`shared.consumer.batch`.
-"""
+"""The deliveries a consumer has received but not started, and how a batch is cut."""
 
 from __future__ import annotations
 

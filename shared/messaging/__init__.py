@@ -3,7 +3,7 @@
 Import from here; the submodules are split by concern, not meant as separate APIs.
 """
 
-from shared.messaging.connection import close_connection, connect, get_connection
+from shared.messaging.connection import connect
 from shared.messaging.envelope import (
     CONTENT_TYPE,
     CORRELATION_HEADER,
@@ -48,7 +48,6 @@ __all__ = [
     "PublishTimeout",
     "Publisher",
     "Unroutable",
-    "close_connection",
     "connect",
     "dead_letter_queue_name",
     "declare_exchanges",
@@ -56,7 +55,6 @@ __all__ = [
     "decode",
     "encode",
     "from_message",
-    "get_connection",
     "to_message",
     "work_queue_arguments",
 ]

@@ -1,8 +1,8 @@
 """Transactional outbox (docs/design.md §4): events written with the change, published by a relay.
 
 A service declares the table in its own schema (:func:`outbox_table`), creates it in a
-migration (:func:`create_outbox`), writes events in its transactions (:func:`add_event`)
-(:func:`add_events` for many at once) and runs one :class:`OutboxRelay` per process and
+migration (:func:`create_outbox`), records events in its transactions (:func:`record`;
+:func:`add_events` for many envelopes at once) and runs one :class:`OutboxRelay` per process and
 table, started and stopped by its lifespan. A row is published to the relay's exchange
 with the row's routing key: the event type for ``events``, or a queue name when the
 outbox feeds a job queue through the default exchange.
@@ -17,7 +17,7 @@ from shared.outbox.table import (
     outbox_columns,
     outbox_table,
 )
-from shared.outbox.writer import add_event, add_events
+from shared.outbox.writer import add_event, add_events, record
 
 __all__ = [
     "OutboxRelay",
@@ -30,4 +30,5 @@ __all__ = [
     "notify_channel",
     "outbox_columns",
     "outbox_table",
+    "record",
 ]

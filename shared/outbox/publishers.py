@@ -5,20 +5,22 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable
 
-from aio_pika.abc import AbstractChannel
+from aio_pika.abc import AbstractChannel, AbstractConnection
 
-from shared.messaging import EVENTS_EXCHANGE, Publisher, get_connection
+from shared.messaging import EVENTS_EXCHANGE, Publisher
 from shared.outbox.relay import PublisherFactory
+
+# The process's connection, opened on first use (``shared.platform.Broker.connection``).
+ConnectionSource = Callable[[], Awaitable[AbstractConnection]]
 
 
 def amqp_publisher_factory(
-    amqp_url: str,
+    connection: ConnectionSource,
     *,
-    name: str = "outbox-relay",
     exchange: str = EVENTS_EXCHANGE,
     prepare: Callable[[AbstractChannel], Awaitable[object]] | None = None,
 ) -> PublisherFactory:
-    """Publishers on the process's shared robust connection (:func:`get_connection`).
+    """Publishers on a channel of the process's connection.
 
     ``exchange`` is where the rows go (``""``: the default exchange, each row's routing
     key naming its queue). ``prepare`` runs on the publisher's channel before its first
@@ -26,9 +28,7 @@ def amqp_publisher_factory(
     """
 
     async def factory() -> Publisher:
-        publisher = await Publisher.open(
-            await get_connection(amqp_url, name=name), exchange=exchange
-        )
+        publisher = await Publisher.open(await connection(), exchange=exchange)
         if prepare is not None:
             try:
                 await prepare(publisher.channel)

@@ -1,17 +1,49 @@
-"""Writing events to the outbox inside the caller's transaction."""
+"""Writing events to the outbox inside the caller's transaction.
+
+:func:`record` is how a service records a domain event; :func:`add_event` and
+:func:`add_events` write envelopes built elsewhere (a job's work messages).
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import msgspec
 from sqlalchemy import Table, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.messaging import Envelope
+from shared.messaging.envelope import current_correlation_id
 from shared.outbox.table import notify_channel
 
 _encoder = msgspec.json.Encoder()
+
+
+async def record(
+    session: AsyncSession | AsyncConnection,
+    table: Table,
+    event_type: str,
+    data: Any,
+    *,
+    user_id: uuid.UUID | None,
+    correlation_id: str | None = None,
+) -> Envelope:
+    """Record the domain event ``event_type`` for ``user_id`` in the outbox ``table``.
+
+    ``data`` (a Struct, dataclass or dict) travels as JSON; the correlation id is the
+    current request's unless given (work done for an earlier request). Nothing is
+    committed here, see :func:`add_event`.
+    """
+    envelope = Envelope(
+        type=event_type,
+        user_id=user_id,
+        data=msgspec.to_builtins(data),
+        correlation_id=correlation_id or current_correlation_id(),
+    )
+    await add_event(session, table, envelope)
+    return envelope
 
 
 async def add_event(

@@ -8,20 +8,12 @@ import uuid
 
 import httpx
 
-from tests.conftest import Stack, UserFactory
+from tests.support.envelope import assert_gateway_error
+from tests.support.stack import Stack, UserFactory
 
 
 def new_email() -> str:
     return f"Person-{uuid.uuid4().hex[:10]}@Example.com"
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    assert error["code"] == code
-    assert error["correlation_id"] == response.headers["x-request-id"]
-    assert error["timestamp"].endswith("Z")
-    return error
 
 
 def test_register_then_login_and_me(api: httpx.Client) -> None:
@@ -54,19 +46,19 @@ def test_duplicate_email_in_any_case_is_409(api: httpx.Client) -> None:
     again = api.post(
         "/api/v1/auth/register", json={"email": email.lower(), "password": "other-pass"}
     )
-    assert_error(again, 409, "EMAIL_TAKEN")
+    assert_gateway_error(again, 409, "EMAIL_TAKEN")
 
 
 def test_password_length_limits(api: httpx.Client) -> None:
     too_short = api.post("/api/v1/auth/register", json={"email": new_email(), "password": "short"})
-    assert_error(too_short, 400, "VALIDATION_ERROR")
+    assert_gateway_error(too_short, 400, "VALIDATION_ERROR")
     # 73 bytes (bcrypt reads only 72): refused at registration, not silently truncated.
     too_long = api.post("/api/v1/auth/register", json={"email": new_email(), "password": "é" * 37})
-    assert_error(too_long, 400, "VALIDATION_ERROR")
+    assert_gateway_error(too_long, 400, "VALIDATION_ERROR")
     bad_email = api.post(
         "/api/v1/auth/register", json={"email": "no-at-sign", "password": "s3cret-pass"}
     )
-    error = assert_error(bad_email, 400, "VALIDATION_ERROR")
+    error = assert_gateway_error(bad_email, 400, "VALIDATION_ERROR")
     assert error["details"]["fields"][0]["key"] == "email"
 
 
@@ -77,7 +69,7 @@ def test_login_with_overlong_password_is_plain_401(
     ok = api.post("/api/v1/auth/login", json={"email": user.email, "password": "p" * 72})
     assert ok.status_code == 200
     longer = api.post("/api/v1/auth/login", json={"email": user.email, "password": "p" * 73})
-    assert_error(longer, 401, "INVALID_CREDENTIALS")
+    assert_gateway_error(longer, 401, "INVALID_CREDENTIALS")
 
 
 def test_unknown_email_and_wrong_password_look_the_same(
@@ -92,8 +84,8 @@ def test_unknown_email_and_wrong_password_look_the_same(
         "/api/v1/auth/login", json={"email": new_email(), "password": "wrong-password"}
     )
     unknown_seconds = time.perf_counter() - started
-    a = assert_error(wrong, 401, "INVALID_CREDENTIALS")
-    b = assert_error(unknown, 401, "INVALID_CREDENTIALS")
+    a = assert_gateway_error(wrong, 401, "INVALID_CREDENTIALS")
+    b = assert_gateway_error(unknown, 401, "INVALID_CREDENTIALS")
     assert a["message"] == b["message"]
     # Both paths pay for one bcrypt check (~0.2 s); an unknown email is not a fast path.
     assert unknown_seconds > 0.1 and wrong_seconds > 0.1
@@ -116,9 +108,9 @@ def test_refresh_rotates_and_reuse_revokes_the_family(
 
     # The rotated token is presented again: someone replayed it, so the family dies.
     replay = api.post("/api/v1/auth/refresh", json={"refresh_token": user.refresh_token})
-    assert_error(replay, 401, "INVALID_REFRESH_TOKEN")
+    assert_gateway_error(replay, 401, "INVALID_REFRESH_TOKEN")
     newest = api.post("/api/v1/auth/refresh", json={"refresh_token": second_refresh})
-    assert_error(newest, 401, "INVALID_REFRESH_TOKEN")
+    assert_gateway_error(newest, 401, "INVALID_REFRESH_TOKEN")
 
     # A fresh login starts a new, working family.
     login = api.post("/api/v1/auth/login", json={"email": user.email, "password": user.password})
@@ -127,7 +119,7 @@ def test_refresh_rotates_and_reuse_revokes_the_family(
 
 
 def test_unknown_refresh_token_is_401(api: httpx.Client) -> None:
-    assert_error(
+    assert_gateway_error(
         api.post("/api/v1/auth/refresh", json={"refresh_token": "nope"}),
         401,
         "INVALID_REFRESH_TOKEN",
@@ -144,10 +136,10 @@ def test_logout_revokes_the_family(api: httpx.Client, make_user: UserFactory) ->
     )
     assert out.status_code == 204
     after = api.post("/api/v1/auth/refresh", json={"refresh_token": rotated["refresh_token"]})
-    assert_error(after, 401, "INVALID_REFRESH_TOKEN")
+    assert_gateway_error(after, 401, "INVALID_REFRESH_TOKEN")
     # Logout needs the access token.
     anonymous = api.post("/api/v1/auth/logout", json={"refresh_token": "x"})
-    assert_error(anonymous, 401, "UNAUTHORIZED")
+    assert_gateway_error(anonymous, 401, "UNAUTHORIZED")
 
 
 def test_logout_cannot_revoke_someone_elses_session(
@@ -174,7 +166,7 @@ def test_login_throttled_after_five_failures(api: httpx.Client, make_user: UserF
     blocked = api.post(
         "/api/v1/auth/login", json={"email": user.email.upper(), "password": user.password}
     )
-    error = assert_error(blocked, 429, "RATE_LIMITED")
+    error = assert_gateway_error(blocked, 429, "RATE_LIMITED")
     retry_after = int(blocked.headers["retry-after"])
     assert 0 < retry_after <= 15 * 60 and error["details"]["retry_after"] == retry_after
     # The throttle is per email: another account still logs in.
@@ -195,7 +187,7 @@ def test_general_rate_limit_per_user_with_headers(stack: Stack, make_user: UserF
             assert seen[0].headers["x-ratelimit-limit"] == "3"
             assert int(seen[0].headers["x-ratelimit-reset"]) > time.time()
             limited = client.get("/api/v1/auth/me", headers=alice.headers)
-            assert_error(limited, 429, "RATE_LIMITED")
+            assert_gateway_error(limited, 429, "RATE_LIMITED")
             assert int(limited.headers["retry-after"]) >= 1
             assert limited.headers["x-ratelimit-remaining"] == "0"
             # Counted per user: Bob is unaffected.

@@ -15,7 +15,8 @@ import httpx
 from services.gateway.event_stream import EventHub, Subscriber, sse_body
 from services.gateway.settings import GatewaySettings
 from shared.messaging import Envelope
-from tests.conftest import Stack, User, UserFactory
+from shared.platform import Broker
+from tests.support.stack import Stack, User, UserFactory
 
 TIMEOUT = httpx.Timeout(10.0, read=None)  # reads are bounded by SseReader's own timeouts
 
@@ -195,7 +196,8 @@ async def test_broker_down_gateway_starts_and_stream_is_503(
 
 async def test_lagging_stream_is_ended_not_buffered() -> None:
     """In-process: a stream whose buffer is full is dropped, the others of the user are not."""
-    hub = EventHub(GatewaySettings(event_stream_buffer=2))
+    settings = GatewaySettings(event_stream_buffer=2)
+    hub = EventHub(settings, Broker(settings.amqp_url, name="tests"))  # never connected
     user_id = str(uuid.uuid4())
     lagging, reading = Subscriber(user_id, 2), Subscriber(user_id, 10)
     hub._subscribers[user_id] |= {lagging, reading}

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Stack, User, UserFactory
-from tests.e2e.test_auth import assert_error
+from tests.support.envelope import assert_gateway_error
 from tests.support.processes import ServiceProcess
+from tests.support.stack import Stack, User, UserFactory
 from tests.support.upstream import RecordingUpstream
 
 
@@ -40,7 +40,7 @@ def user(make_user: UserFactory) -> User:
 
 def test_unknown_route_is_404_in_the_envelope(api: httpx.Client) -> None:
     response = api.get("/no/such/route")
-    assert_error(response, 404, "NOT_FOUND")
+    assert_gateway_error(response, 404, "NOT_FOUND")
 
 
 def test_request_id_is_kept_when_sane_and_replaced_otherwise(api: httpx.Client) -> None:
@@ -52,7 +52,7 @@ def test_request_id_is_kept_when_sane_and_replaced_otherwise(api: httpx.Client) 
 
 
 def test_method_not_allowed_is_405_in_the_envelope(api: httpx.Client) -> None:
-    assert_error(api.delete("/api/v1/auth/login"), 405, "METHOD_NOT_ALLOWED")
+    assert_gateway_error(api.delete("/api/v1/auth/login"), 405, "METHOD_NOT_ALLOWED")
 
 
 def test_body_too_large_is_413(api: httpx.Client, user: User) -> None:
@@ -60,11 +60,11 @@ def test_body_too_large_is_413(api: httpx.Client, user: User) -> None:
     proxied = api.post(
         "/api/v1/todos", content=big, headers={**user.headers, "Content-Type": "application/json"}
     )
-    assert_error(proxied, 413, "PAYLOAD_TOO_LARGE")
+    assert_gateway_error(proxied, 413, "PAYLOAD_TOO_LARGE")
     local = api.post(
         "/api/v1/auth/register", content=big, headers={"Content-Type": "application/json"}
     )
-    assert_error(local, 413, "PAYLOAD_TOO_LARGE")
+    assert_gateway_error(local, 413, "PAYLOAD_TOO_LARGE")
 
 
 def test_chunked_body_over_the_limit_is_413(api: httpx.Client, user: User) -> None:
@@ -73,18 +73,18 @@ def test_chunked_body_over_the_limit_is_413(api: httpx.Client, user: User) -> No
             yield b"x" * 65536  # 1.25 MiB with no Content-Length
 
     response = api.post("/api/v1/todos", content=chunks(), headers=user.headers)
-    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert_gateway_error(response, 413, "PAYLOAD_TOO_LARGE")
 
 
 @pytest.mark.parametrize("path", ["/api/v1/chat", "/api/v1/contexts/jobs"])
 def test_service_not_running_is_503(api: httpx.Client, user: User, path: str) -> None:
-    error = assert_error(api.get(path, headers=user.headers), 503, "SERVICE_UNAVAILABLE")
+    error = assert_gateway_error(api.get(path, headers=user.headers), 503, "SERVICE_UNAVAILABLE")
     assert "unavailable" in error["message"]
 
 
 def test_slow_upstream_is_504(proxy_gateway: ServiceProcess, user: User) -> None:
     response = httpx.get(f"{proxy_gateway.url}/api/v1/chat/slow", headers=user.headers, timeout=10)
-    assert_error(response, 504, "UPSTREAM_TIMEOUT")
+    assert_gateway_error(response, 504, "UPSTREAM_TIMEOUT")
 
 
 def test_forwarding_sets_and_drops_headers(
@@ -149,13 +149,13 @@ def test_cors_preflight_is_answered_by_the_gateway(
         f"{proxy_gateway.url}/api/v1/todos",
         headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
     )
-    assert_error(refused, 403, "CORS_REJECTED")
+    assert_gateway_error(refused, 403, "CORS_REJECTED")
     assert "access-control-allow-origin" not in refused.headers
     assert upstream.requests == []  # never forwarded
 
 
 def test_a_prefix_is_not_a_match(api: httpx.Client, user: User) -> None:
-    assert_error(api.get("/api/v1/todosXYZ", headers=user.headers), 404, "NOT_FOUND")
+    assert_gateway_error(api.get("/api/v1/todosXYZ", headers=user.headers), 404, "NOT_FOUND")
 
 
 def test_health_and_openapi(api: httpx.Client, stack: Stack) -> None:

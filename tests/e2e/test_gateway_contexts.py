@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.conftest import Stack, User, UserFactory
 from tests.support.processes import ServiceProcess
+from tests.support.stack import Stack, User, UserFactory
 from tests.support.upstream import RecordingUpstream
 
 MIB = 1024 * 1024

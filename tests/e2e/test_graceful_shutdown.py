@@ -23,9 +23,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from shared.tokens import TokenIssuer
-from tests.conftest import JwtKeys
 from tests.support.openai_server import OpenAIServer, delayed, scripted, text_reply
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.stack import JwtKeys
 
 CHAT = "/api/v1/chat"
 CHAT_FACTORY = "services.chat.app:create_app"

@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import JwtKeys, Stack, User, register_user
 from tests.support.hostile import (
     BAD_UTF8,
     JSON,
@@ -34,6 +33,7 @@ from tests.support.hostile import (
     raw_json,
     refused,
 )
+from tests.support.stack import JwtKeys, Stack, User, register_user
 
 AUTH = "/api/v1/auth"
 TODOS = "/api/v1/todos"

@@ -11,9 +11,9 @@ import time
 
 import httpx
 
-from tests.conftest import Stack, UserFactory
-from tests.e2e.test_todos_api import create_todo, get_todo
 from tests.support.metrics import label_values, scrape, value
+from tests.support.stack import Stack, UserFactory
+from tests.support.todos_api import create_todo, get_todo
 
 TODO_ROUTE = "/api/v1/todos/{todo_id}"
 

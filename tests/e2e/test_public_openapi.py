@@ -14,9 +14,9 @@ from typing import Any
 import httpx
 
 from shared.openapi_errors import BEARER, ENVELOPE, ENVELOPE_REF
-from tests.conftest import Stack
 from tests.support.full_stack import FullStack
 from tests.support.processes import ServiceProcess
+from tests.support.stack import Stack
 from tests.support.tcp_proxy import TcpProxy
 
 DOCUMENT = "/schema/openapi.json"

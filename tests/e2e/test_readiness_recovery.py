@@ -21,10 +21,10 @@ import httpx
 import pytest
 
 from shared.tokens import TokenIssuer
-from tests.conftest import JwtKeys
 from tests.support.private_postgres import PrivatePostgres, private_postgres, run_migrations
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.rabbit import Vhost
+from tests.support.stack import JwtKeys
 from tests.support.tcp_proxy import TcpProxy
 
 TODOS = "/api/v1/todos"

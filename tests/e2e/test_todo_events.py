@@ -12,8 +12,8 @@ import pytest
 from aio_pika.abc import AbstractQueue
 
 from shared.messaging import connect, declare_exchanges, from_message
-from tests.conftest import Stack, User, UserFactory
 from tests.support.rabbit import Vhost
+from tests.support.stack import Stack, User, UserFactory
 
 
 @pytest.fixture

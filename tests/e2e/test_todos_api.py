@@ -2,80 +2,28 @@
 
 Creating, reading, updating, completing, deleting and restoring one todo; per-user numbers;
 ETags; user isolation; the error envelope. Listing, filters, sorting and pagination are in
-``test_todos_listing.py``, which reuses the helpers defined here.
+``test_todos_listing.py``; the helpers are in tests/support/todos_api.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
-from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
-if TYPE_CHECKING:
-    from tests.conftest import Stack, User, UserFactory
+from tests.support.envelope import assert_error, assert_validation_error, moment
+from tests.support.todos_api import TODOS, create_todo, get_todo, list_items, todo_url
 
-TODOS = "/api/v1/todos"
+if TYPE_CHECKING:
+    from tests.support.stack import Stack, UserFactory
+
 TODO_FIELDS = {
     "id", "number", "title", "description", "status", "priority", "due_at", "tags",
     "created_at", "updated_at", "completed_at", "version",
 }  # fmt: skip
-
-
-# --- helpers ---------------------------------------------------------------------------
-
-
-def todo_url(todo_id: object, action: str = "") -> str:
-    return f"{TODOS}/{todo_id}" + (f"/{action}" if action else "")
-
-
-def moment(value: str) -> datetime:
-    """An RFC 3339 timestamp from a response, which must carry its time zone."""
-    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    assert parsed.tzinfo is not None, value
-    return parsed
-
-
-def create_todo(api: httpx.Client, user: User, **fields: Any) -> dict[str, Any]:
-    """Create a todo (title defaults to "A todo") and return its body."""
-    response = api.post(TODOS, json={"title": "A todo", **fields}, headers=user.headers)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def get_todo(api: httpx.Client, user: User, todo_id: str) -> dict[str, Any]:
-    response = api.get(todo_url(todo_id), headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def list_items(api: httpx.Client, user: User, **params: Any) -> list[dict[str, Any]]:
-    """Every todo of ``user`` matching ``params`` (at most 100, one page)."""
-    response = api.get(TODOS, params={"limit": 100, **params}, headers=user.headers)
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
-
-
-def assert_error(response: httpx.Response, status: int, code: str | None) -> dict[str, Any]:
-    """Check the docs/design.md §3 error envelope (and ``code`` unless None); return ``error``."""
-    assert response.status_code == status, response.text
-    error = response.json()["error"]
-    if code is not None:
-        assert error["code"] == code, error
-    assert isinstance(error["message"], str) and error["message"]
-    assert error["correlation_id"] == response.headers["X-Request-ID"]
-    moment(error["timestamp"])
-    return error
-
-
-def assert_validation_error(response: httpx.Response, field: str) -> None:
-    """A 400 VALIDATION_ERROR that names the failing ``field`` in its details."""
-    error = assert_error(response, 400, "VALIDATION_ERROR")
-    assert field in json.dumps(error.get("details")), error
 
 
 # --- create ----------------------------------------------------------------------------

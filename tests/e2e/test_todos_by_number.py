@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_todos_api import TODOS, assert_validation_error, create_todo, todo_url
-from tests.e2e.test_todos_listing import list_page
+from tests.support.envelope import assert_validation_error
+from tests.support.todos_api import TODOS, create_todo, list_page, todo_url
 
 
 def test_number_finds_the_one_todo_with_that_number(api, make_user):

@@ -5,28 +5,13 @@ from __future__ import annotations
 import base64
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import pytest
 
-from tests.e2e.test_todos_api import (
-    TODOS,
-    assert_error,
-    assert_validation_error,
-    create_todo,
-    list_items,
-    todo_url,
-)
+from tests.support.envelope import assert_error, assert_validation_error
+from tests.support.todos_api import TODOS, create_todo, list_items, list_page, todo_url
 
 if TYPE_CHECKING:
-    from tests.conftest import User
-
-
-def list_page(api: httpx.Client, user: User, **params: Any) -> dict[str, Any]:
-    response = api.get(TODOS, params=params, headers=user.headers)
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert set(body) == {"items", "next_cursor"}
-    return body
+    from tests.support.stack import User
 
 
 def query_id(value: object) -> str | None:

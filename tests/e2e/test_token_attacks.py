@@ -16,7 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from shared.tokens import generate_key_pair, key_id
-from tests.conftest import JwtKeys, Stack, User, UserFactory
+from tests.support.stack import JwtKeys, Stack, User, UserFactory
 
 ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
 

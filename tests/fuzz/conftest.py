@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.fuzz.fuzzer import Figures
-
-# Filled by test_openapi_fuzz.py once the fuzzer has answered.
-REPORT: list[Figures] = []
+from tests.support.fuzz_report import REPORT
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -26,10 +26,10 @@ import httpx
 import pytest
 
 from shared.settings import REPO_ROOT
-from tests.conftest import register_user
-from tests.fuzz.conftest import REPORT
 from tests.fuzz.fuzzer import BUDGET, Figures
 from tests.support.full_stack import FullStack
+from tests.support.fuzz_report import REPORT
+from tests.support.stack import register_user
 
 TIME_LIMIT = BUDGET + 90  # the whole stage: loading the document, the last requests, exit
 REGISTRY = {

@@ -1,4 +1,5 @@
-"""shared.consumer.batch against a real RabbitMQ (scratch vhost)."""
+"""shared.consumer's batches (cut by size and wait, retried, held while the dependency is
+down, finished at stop) against a real RabbitMQ (scratch vhost)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,17 @@ import msgspec
 import pytest
 from aio_pika.abc import AbstractRobustConnection
 
-from shared.consumer import REASON_HEADER
-from shared.consumer.batch import BatchConsumer, BatchHandler, Delivery, Retries
+from shared.consumer import (
+    REASON_HEADER,
+    BatchHandler,
+    Consumer,
+    Delivery,
+    Policy,
+    Retries,
+    Subscription,
+    envelopes,
+    work_queue,
+)
 from shared.messaging import (
     Envelope,
     connect,
@@ -23,10 +33,12 @@ from shared.messaging import (
     to_message,
 )
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
-from tests.integration.test_consumer import eventually, queue_counts
-from tests.support.rabbit import Vhost, get_message, scratch_vhost
+from tests.support.consumers import running_consumers
+from tests.support.polling import eventually
+from tests.support.rabbit import Vhost, get_message, queue_counts, scratch_vhost
 
 TYPE = "tests.item.requested"
+BATCHES = {"batch_size": 10, "batch_wait": 0.3, "retry_delay": 0.05, "stop_grace": 5}
 
 
 class Item(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,25 +58,37 @@ async def producer(vhost: Vhost) -> AsyncIterator[AbstractRobustConnection]:
     await conn.close()
 
 
-StartConsumer = Callable[..., Awaitable[BatchConsumer]]
+StartConsumer = Callable[..., Awaitable[Consumer]]
 
 
 @pytest.fixture
 async def start_consumer(vhost: Vhost) -> AsyncIterator[StartConsumer]:
-    started: list[tuple[BatchConsumer, AbstractRobustConnection]] = []
+    """Start a consumer of ``queue`` in batches, on a connection of its own.
 
-    async def start(queue: str, handler: BatchHandler, **options: Any) -> BatchConsumer:
-        conn = await connect(vhost.url, name="batch-consumer")
-        options = {"batch_wait": 0.3, "retry_delay": 0.05, **options}
-        consumer = BatchConsumer(conn, queue, handler, accepts={(TYPE, 1): Item}, **options)
-        await consumer.start()
-        started.append((consumer, conn))
-        return consumer
+    Batches of 10 at most, cut 0.3 s after their first delivery; a failed batch goes back
+    to the queue after 0.05 s (doubling); ``policy`` changes any of it (``Policy``).
+    """
+    async with running_consumers(vhost.url, "batch-consumer") as consumers:
 
-    yield start
-    for consumer, conn in started:
-        await consumer.stop(grace_period=5)
-        await conn.close()
+        async def start(
+            queue: str,
+            handler: BatchHandler,
+            *,
+            delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
+            dead_letters_of: str | None = None,
+            **policy: Any,
+        ) -> Consumer:
+            subscription = Subscription(
+                queue,
+                handler,
+                envelopes({(TYPE, 1): Item}),
+                work_queue(queue, delivery_limit=delivery_limit),
+                Policy(**{**BATCHES, **policy}),
+                dead_letters_of=dead_letters_of,
+            )
+            return await consumers.start(subscription)
+
+        yield start
 
 
 class Recorder:
@@ -276,3 +300,30 @@ async def test_consuming_resumes_after_the_broker_drops_the_connection(
     # Deliveries of the dead channel come again (at least once): none is lost.
     await eventually(lambda: queue_counts(vhost, producer, queue), lambda n: n == (0, 0))
     assert consumer.is_consuming
+
+
+async def test_a_queue_can_receive_copies_of_what_another_queue_dead_letters(
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, vhost: Vhost
+) -> None:
+    queue, watcher = new_queue(), Recorder()
+    undeliverable = f"{queue}.undeliverable"
+
+    async def poison(deliveries: list[Delivery]) -> Retries | None:
+        raise RuntimeError("never handled")
+
+    # What it cannot read is already kept in the dead queue it was meant for: only acked.
+    await start_consumer(
+        undeliverable, watcher, dead_letters_of=queue, dead_letter_unreadable=False
+    )
+    await start_consumer(queue, poison, delivery_limit=1)
+    unreadable = aio_pika.Message(b"{not json", content_type="application/json")
+    await publish(producer, queue, to_message(item(7)), unreadable, delivery_limit=1)
+    # The poison message reached the delivery limit; the watcher gets a copy of it.
+    await eventually(lambda: watcher.items == [7])
+    # The work queue's dead queue keeps both, the watcher's own dead queue nothing.
+    dead = dead_letter_queue_name(queue)
+    await eventually(lambda: queue_counts(vhost, producer, dead), lambda n: n[0] == 2)
+    await eventually(lambda: queue_counts(vhost, producer, undeliverable), lambda n: n == (0, 0))
+    own_dead = await queue_counts(vhost, producer, dead_letter_queue_name(undeliverable))
+    assert own_dead[0] == 0
+    assert watcher.items == [7]

@@ -7,6 +7,7 @@ them itself (validation) without a todos service.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,12 +16,14 @@ import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from services.chat import conversations, turn
-from services.chat.engine_api import Toolbox, Turn
+from services.chat import conversations
+from services.chat.engine_api import Engine, Toolbox, Turn
 from services.chat.errors import LlmUnavailable
 from services.chat.schemas import ChatRequest
+from services.chat.settings import ChatSettings
 from services.chat.todos_client import TodosClient
 from services.chat.toolbox import TurnToolbox
+from services.chat.turn import ChatTurns
 from shared.errors import NotFound
 from shared.settings import REPO_ROOT
 from tests.support.database import scratch_database
@@ -28,6 +31,7 @@ from tests.support.database import scratch_database
 MIGRATIONS = REPO_ROOT / "services" / "chat" / "migrations"
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
+NO_TODOS = "http://127.0.0.1:9"  # never reached: the tool calls here fail validation
 
 
 @pytest.fixture(scope="module")
@@ -39,9 +43,14 @@ async def sessions() -> AsyncIterator[Sessions]:
 
 
 @pytest.fixture
-async def toolbox() -> AsyncIterator[TurnToolbox]:
-    async with aiohttp.ClientSession() as http:
-        yield TurnToolbox(TodosClient(http, "http://127.0.0.1:9", "Bearer none"))
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+@pytest.fixture
+def toolbox(http: aiohttp.ClientSession) -> TurnToolbox:
+    return TurnToolbox(TodosClient(http, NO_TODOS, "Bearer none"))
 
 
 async def stored(sessions: Sessions, user: uuid.UUID, conversation_id: uuid.UUID) -> list[str]:
@@ -52,16 +61,18 @@ async def stored(sessions: Sessions, user: uuid.UUID, conversation_id: uuid.UUID
 
 async def say(
     sessions: Sessions,
-    engine: object,
-    toolbox: TurnToolbox,
+    engine: Engine,
+    http: aiohttp.ClientSession,
     user: uuid.UUID,
     message: str,
     conversation_id: uuid.UUID | None = None,
     window: int = 20,
 ):
+    settings = ChatSettings(todos_url=NO_TODOS, chat_history_window=window)
+    turns = ChatTurns(settings, sessions, http, engine)
     request = ChatRequest(message=message, conversation_id=conversation_id)
-    started = await turn.start(sessions, user, request, window)
-    return await turn.run(sessions, engine, toolbox, started, message, NOW)  # type: ignore[arg-type]
+    started = await turns.start(user, request, "Bearer none", NOW)
+    return await started.run()
 
 
 class Echo:
@@ -71,7 +82,7 @@ class Echo:
         return " | ".join([*(f"{m.role}:{m.content}" for m in turn.history), turn.message])
 
 
-async def test_the_users_message_is_committed_before_the_engine_runs(sessions, toolbox):
+async def test_the_users_message_is_committed_before_the_engine_runs(sessions, http):
     user, seen = uuid.uuid4(), []
 
     class Peeker:
@@ -85,21 +96,21 @@ async def test_the_users_message_is_committed_before_the_engine_runs(sessions, t
                 seen.extend(m.content for m in detail.messages)
             return "ok"
 
-    await say(sessions, Peeker(), toolbox, user, "remember me")
+    await say(sessions, Peeker(), http, user, "remember me")
     assert seen == ["remember me"]
 
 
-async def test_history_is_the_earlier_messages_in_order_and_bounded(sessions, toolbox):
+async def test_history_is_the_earlier_messages_in_order_and_bounded(sessions, http):
     user = uuid.uuid4()
-    first = await say(sessions, Echo(), toolbox, user, "one")
+    first = await say(sessions, Echo(), http, user, "one")
     assert first.response == "one"
-    second = await say(sessions, Echo(), toolbox, user, "two", first.conversation_id)
+    second = await say(sessions, Echo(), http, user, "two", first.conversation_id)
     assert second.response == "user:one | assistant:one | two"
-    third = await say(sessions, Echo(), toolbox, user, "three", first.conversation_id, window=2)
+    third = await say(sessions, Echo(), http, user, "three", first.conversation_id, window=2)
     assert third.response == "user:two | assistant:user:one | assistant:one | two | three"
 
 
-async def test_a_failing_engine_keeps_the_message_and_the_tool_calls_made(sessions, toolbox):
+async def test_a_failing_engine_keeps_the_message_and_the_tool_calls_made(sessions, http):
     user = uuid.uuid4()
 
     class Failing:
@@ -109,7 +120,7 @@ async def test_a_failing_engine_keeps_the_message_and_the_tool_calls_made(sessio
             raise LlmUnavailable()
 
     with pytest.raises(LlmUnavailable) as raised:
-        await say(sessions, Failing(), toolbox, user, "finish task minus one")
+        await say(sessions, Failing(), http, user, "finish task minus one")
     conversation_id = uuid.UUID(raised.value.details["conversation_id"])
     assert await stored(sessions, user, conversation_id) == [
         "user:finish task minus one",
@@ -117,11 +128,29 @@ async def test_a_failing_engine_keeps_the_message_and_the_tool_calls_made(sessio
     ]
 
 
-async def test_another_users_conversation_is_not_found_and_untouched(sessions, toolbox):
+async def test_the_engine_and_the_toolbox_keep_the_turns_one_deadline(sessions, http):
+    seen: dict[str, float | None] = {}
+
+    class Clock:
+        async def run(self, turn: Turn, tools: Toolbox) -> str:
+            assert isinstance(tools, TurnToolbox)
+            seen.update(deadline=turn.deadline, start_until=tools.start_until, at=loop.time())
+            return "ok"
+
+    loop = asyncio.get_running_loop()
+    await say(sessions, Clock(), http, uuid.uuid4(), "what time is it?")
+    settings = ChatSettings()
+    deadline, at = seen["deadline"], seen["at"]
+    assert deadline is not None and at is not None
+    assert seen["start_until"] == deadline - settings.todos_timeout
+    assert 0 < deadline - at <= settings.chat_turn_timeout_seconds
+
+
+async def test_another_users_conversation_is_not_found_and_untouched(sessions, http):
     owner, intruder = uuid.uuid4(), uuid.uuid4()
-    answer = await say(sessions, Echo(), toolbox, owner, "mine")
+    answer = await say(sessions, Echo(), http, owner, "mine")
     with pytest.raises(NotFound):
-        await say(sessions, Echo(), toolbox, intruder, "let me in", answer.conversation_id)
+        await say(sessions, Echo(), http, intruder, "let me in", answer.conversation_id)
     assert await stored(sessions, owner, answer.conversation_id) == ["user:mine", "assistant:mine"]
 
 

@@ -1,12 +1,10 @@
-"""shared.consumer against a real Postgres (scratch database) and RabbitMQ (scratch vhost)."""
+"""shared.consumer's event handlers (one transaction per delivery, the message claimed in
+it) against a real Postgres (scratch database) and RabbitMQ (scratch vhost)."""
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
-import os
-import signal
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
@@ -21,11 +19,26 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
-from shared.consumer import REASON_HEADER, ConsumerRunner, Handler, processed_messages_table
+from shared.consumer import (
+    REASON_HEADER,
+    Consumer,
+    EventHandler,
+    Policy,
+    processed_messages_table,
+)
 from shared.db import schema_metadata
 from shared.messaging import Envelope, connect, dead_letter_queue_name, to_message
+from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
+from tests.support.consumers import event_subscription, running_consumers
 from tests.support.database import scratch_engine
-from tests.support.rabbit import Vhost, death_reason, get_message, rabbitmqctl, scratch_vhost
+from tests.support.polling import eventually
+from tests.support.rabbit import (
+    Vhost,
+    death_reason,
+    get_message,
+    queue_counts,
+    scratch_vhost,
+)
 
 metadata = schema_metadata("consumer_test")
 processed = processed_messages_table(metadata)
@@ -63,31 +76,44 @@ async def producer(vhost: Vhost) -> AsyncIterator[AbstractRobustConnection]:
     await conn.close()
 
 
-StartRunner = Callable[..., Awaitable[ConsumerRunner]]
+StartConsumer = Callable[..., Awaitable[Consumer]]
 
 
 @pytest.fixture
-async def start_runner(
+async def start_consumer(
     vhost: Vhost, sessions: async_sessionmaker[AsyncSession]
-) -> AsyncIterator[StartRunner]:
-    """Start a runner with one handler on ``queue``, on a connection of its own."""
-    started: list[tuple[ConsumerRunner, AbstractRobustConnection]] = []
+) -> AsyncIterator[StartConsumer]:
+    """Start a consumer of ``queue`` with one event handler, on a connection of its own.
 
-    async def start(queue: str, handler: Handler, **options: Any) -> ConsumerRunner:
-        conn = await connect(vhost.url, name="consumer")
-        runner = ConsumerRunner(conn, sessions, processed, retry_delay=0.05)
-        runner.add("tests", queue, handler, accepts=[(TYPE, 1)], **options)
-        await runner.start()
-        started.append((runner, conn))
-        return runner
+    ``concurrency`` deliveries are handled at once (10 unless told), each in its own
+    transaction; a failed one goes back to the queue after 0.05 s (doubling).
+    """
+    async with running_consumers(vhost.url) as consumers:
 
-    yield start
-    for runner, conn in started:
-        await runner.stop(grace_period=5)
-        await conn.close()
+        async def start(
+            queue: str,
+            handler: EventHandler,
+            *,
+            concurrency: int = 10,
+            delivery_limit: int = DEFAULT_DELIVERY_LIMIT,
+        ) -> Consumer:
+            policy = Policy(concurrency=concurrency, retry_delay=0.05, stop_grace=5)
+            subscription = event_subscription(
+                queue,
+                handler,
+                sessionmaker=sessions,
+                processed_table=processed,
+                consumer="tests",
+                accepts=[(TYPE, 1)],
+                delivery_limit=delivery_limit,
+                policy=policy,
+            )
+            return await consumers.start(subscription)
+
+        yield start
 
 
-def recording(queue: str, delay: float = 0.0) -> Handler:
+def recording(queue: str, delay: float = 0.0) -> EventHandler:
     async def handler(session: AsyncSession, envelope: Envelope) -> None:
         await session.execute(insert(handled).values(queue=queue, message_id=envelope.id))
         await asyncio.sleep(delay)
@@ -114,43 +140,8 @@ async def handled_rows(sessions: async_sessionmaker[AsyncSession], queue: str) -
         return list(rows)
 
 
-async def queue_counts(
-    vhost: Vhost, producer: AbstractRobustConnection, queue: str
-) -> tuple[int, int]:
-    """(messages ready in ``queue``, messages unacked on the vhost's channels), live.
-
-    Queue statistics lag by seconds; a passive declare and the channels' own counters don't.
-    """
-    async with producer.channel() as channel:
-        ready = (await channel.declare_queue(queue, passive=True)).declaration_result.message_count
-    out = await asyncio.to_thread(
-        rabbitmqctl, "list_channels", "vhost", "messages_unacknowledged", "--formatter", "json"
-    )
-    rows = json.loads(out)
-    return ready or 0, sum(r["messages_unacknowledged"] for r in rows if r["vhost"] == vhost.name)
-
-
-async def eventually(
-    probe: Callable[[], Any], check: Callable[[Any], bool] = bool, timeout: float = 8.0
-) -> None:
-    """Poll ``probe()`` (awaited if need be) until ``check`` accepts its value; errors count
-    as "not yet" (the broker may be reconnecting)."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    last: object = None
-    while True:
-        try:
-            value = probe()
-            if check(await value if inspect.isawaitable(value) else value):
-                return
-        except Exception as exc:
-            last = exc
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"condition not met in {timeout}s (last error: {last!r})")
-        await asyncio.sleep(0.05)
-
-
 async def test_a_message_is_acked_only_after_the_commit(
-    start_runner: StartRunner, producer: AbstractRobustConnection, sessions: Any, vhost: Vhost
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, sessions: Any, vhost: Vhost
 ) -> None:
     queue, entered, release = new_queue(), asyncio.Event(), asyncio.Event()
 
@@ -159,7 +150,7 @@ async def test_a_message_is_acked_only_after_the_commit(
         entered.set()
         await release.wait()
 
-    await start_runner(queue, handler)
+    await start_consumer(queue, handler)
     envelope = event()
     await publish(producer, queue, to_message(envelope))
     await asyncio.wait_for(entered.wait(), 5)
@@ -171,10 +162,10 @@ async def test_a_message_is_acked_only_after_the_commit(
 
 
 async def test_the_same_envelope_twice_is_handled_once(
-    start_runner: StartRunner, producer: AbstractRobustConnection, sessions: Any, vhost: Vhost
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, sessions: Any, vhost: Vhost
 ) -> None:
     queue = new_queue()
-    await start_runner(queue, recording(queue))
+    await start_consumer(queue, recording(queue))
     envelope, other = event(), event()
     for sent in (envelope, envelope, other):
         await publish(producer, queue, to_message(sent))
@@ -183,10 +174,10 @@ async def test_the_same_envelope_twice_is_handled_once(
 
 
 async def test_malformed_messages_are_dead_lettered_and_the_next_one_handled(
-    start_runner: StartRunner, producer: AbstractRobustConnection, sessions: Any
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, sessions: Any
 ) -> None:
     queue = new_queue()
-    await start_runner(queue, recording(queue))
+    await start_consumer(queue, recording(queue))
     unknown = Envelope(type="tests.thing.exploded", data={})
     bad = [
         aio_pika.Message(b"{not json", content_type="application/json"),
@@ -200,21 +191,21 @@ async def test_malformed_messages_are_dead_lettered_and_the_next_one_handled(
     await eventually(lambda: handled_rows(sessions, queue), lambda rows: rows == [good.id])
     async with producer.channel() as channel:
         dead = await channel.get_queue(dead_letter_queue_name(queue))
-        reasons = []
-        for sent in bad:
-            message = await get_message(dead)
-            assert message.body == sent.body
-            assert message.headers["x-original-routing-key"] == queue
-            reasons.append(str(message.headers[REASON_HEADER]))
-            await message.ack()
+        reasons = {}  # by body: deliveries are handled concurrently, in any order
+        for _ in bad:
+            letter = await get_message(dead)
+            assert letter.headers["x-original-routing-key"] == queue
+            reasons[letter.body] = str(letter.headers[REASON_HEADER])
+            await letter.ack()
         assert await dead.get(fail=False) is None
-    assert reasons[0].startswith("invalid envelope")
-    assert reasons[1].startswith("invalid envelope")
-    assert "tests.thing.exploded" in reasons[2]
+    assert reasons.keys() == {sent.body for sent in bad}
+    assert reasons[bad[0].body].startswith("invalid envelope")
+    assert reasons[bad[1].body].startswith("invalid envelope")
+    assert "tests.thing.exploded" in reasons[bad[2].body]
 
 
 async def test_a_failing_handler_is_retried_then_dead_lettered(
-    start_runner: StartRunner, producer: AbstractRobustConnection, sessions: Any
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, sessions: Any
 ) -> None:
     queue, attempts = new_queue(), []
 
@@ -223,7 +214,7 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
         attempts.append(envelope.id)
         raise RuntimeError("poison")
 
-    await start_runner(queue, handler, delivery_limit=2)
+    await start_consumer(queue, handler, delivery_limit=2)
     envelope = event()
     await publish(producer, queue, to_message(envelope))
     async with producer.channel() as channel:
@@ -240,14 +231,14 @@ async def test_a_failing_handler_is_retried_then_dead_lettered(
 
 
 async def test_every_message_is_handled_once_across_a_reconnect(
-    start_runner: StartRunner,
+    start_consumer: StartConsumer,
     producer: AbstractRobustConnection,
     sessions: Any,
     vhost: Vhost,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     queue, total = new_queue(), 100
-    await start_runner(queue, recording(queue, delay=0.2), prefetch=10)
+    await start_consumer(queue, recording(queue, delay=0.2), concurrency=10)
     envelopes = [event() for _ in range(total)]
     async with producer.channel() as channel:
         for envelope in envelopes:
@@ -265,7 +256,7 @@ async def test_every_message_is_handled_once_across_a_reconnect(
 
 
 async def test_stop_lets_the_running_handler_finish_and_ack(
-    start_runner: StartRunner, producer: AbstractRobustConnection, sessions: Any, vhost: Vhost
+    start_consumer: StartConsumer, producer: AbstractRobustConnection, sessions: Any, vhost: Vhost
 ) -> None:
     queue, entered = new_queue(), asyncio.Event()
 
@@ -274,29 +265,17 @@ async def test_stop_lets_the_running_handler_finish_and_ack(
         await asyncio.sleep(0.5)
         await recording(queue)(session, envelope)
 
-    runner = await start_runner(queue, handler, prefetch=1)
+    consumer = await start_consumer(queue, handler, concurrency=1)
     first, second = event(), event()
     await publish(producer, queue, to_message(first))
     await publish(producer, queue, to_message(second))
     await asyncio.wait_for(entered.wait(), 5)
-    await runner.stop()
+    await consumer.stop()
+    assert consumer.channel is not None and consumer.channel.is_closed
+    assert not consumer.is_consuming
     assert await handled_rows(sessions, queue) == [first.id]
     assert await queue_counts(vhost, producer, queue) == (1, 0)  # first acked, second never taken
     async with producer.channel() as channel:
         left = await get_message(await channel.get_queue(queue))
         assert left.message_id == str(second.id)
         await left.nack(requeue=True)
-
-
-async def test_run_until_signalled_stops_on_sigterm(
-    vhost: Vhost, sessions: async_sessionmaker[AsyncSession]
-) -> None:
-    conn = await connect(vhost.url, name="consumer")
-    runner = ConsumerRunner(conn, sessions, processed, retry_delay=0.05)
-    runner.add("tests", new_queue(), recording("unused"), accepts=[(TYPE, 1)])
-    running = asyncio.create_task(runner.run_until_signalled())
-    await eventually(lambda: all(s.consumer_tag for s in runner.subscriptions))
-    os.kill(os.getpid(), signal.SIGTERM)
-    await asyncio.wait_for(running, 5)
-    assert all(s.channel is not None and s.channel.is_closed for s in runner.subscriptions)
-    await conn.close()

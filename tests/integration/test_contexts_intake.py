@@ -26,12 +26,13 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from services.contexts import jobs_service
 from services.contexts.generation.summary import NO_TASKS_TEXT
-from services.contexts.job_repository import JOBS, TASKS
+from services.contexts.intake import submission as intake
+from services.contexts.intake.schemas import JobRequest
+from services.contexts.jobs import service as jobs_service
+from services.contexts.jobs.repository import JOBS, TASKS
 from services.contexts.models import OUTBOX, WORK_OUTBOX, Base, JobModel, TaskModel
 from services.contexts.queues import GENERATE_QUEUE, TASK_REQUESTED, TaskRequested
-from services.contexts.schemas import JobRequest
 from services.contexts.settings import ContextsSettings
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.settings import REPO_ROOT
@@ -83,7 +84,7 @@ def bulk(count: int) -> JobRequest:
 
 
 async def submit(session: AsyncSession, request: JobRequest, user: uuid.UUID | None = None) -> Any:
-    job = await jobs_service.submit_job(
+    job = await intake.submit_job(
         session, user_id=user or uuid.uuid4(), request=request, correlation_id="test-intake"
     )
     await session.commit()
@@ -312,7 +313,7 @@ async def test_registry_limits_are_enforced(
 ) -> None:
     user = uuid.uuid4()
     with pytest.raises(ValidationFailed) as raised:
-        await jobs_service.submit_job(
+        await intake.submit_job(
             session, user_id=user, request=bulk(30), correlation_id=None, limits=limits
         )
     assert raised.value.details["where"].startswith(where)

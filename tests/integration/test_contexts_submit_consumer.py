@@ -11,7 +11,9 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 import jwt
@@ -21,22 +23,28 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from services.contexts.cli.project import read_project
+from contexts_cli.project import read_project
+from services.contexts.intake.consumer import submit_subscription
 from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_QUEUE, SUBMIT_ROUTING_KEY
-from services.contexts.submit_consumer import SubmitConsumer, submit_consumer
-from shared.consumer import REASON_HEADER
+from services.contexts.settings import ContextsSettings
+from shared.consumer import REASON_HEADER, Consumer
 from shared.db import make_sessionmaker
-from shared.messaging import close_connection, connect, dead_letter_queue_name
-from shared.settings import REPO_ROOT, CommonSettings
+from shared.messaging import connect, dead_letter_queue_name
+from shared.platform import Broker
+from shared.settings import REPO_ROOT
 from shared.tokens import TokenIssuer, TokenVerifier, generate_key_pair
-from tests.conftest import JwtKeys
 from tests.support.database import admin_execute, scratch_database
+from tests.support.polling import eventually
 from tests.support.processes import free_port
 from tests.support.rabbit import Vhost, get_message, scratch_vhost
 from tests.support.samples import SAMPLES
+from tests.support.stack import JwtKeys
+from tests.support.tcp_proxy import TcpProxy
 
 ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
+# Seconds the consumer may take to start consuming once the broker answers.
+START_TIMEOUT = 15.0
 
 
 @pytest.fixture(scope="module")
@@ -59,25 +67,40 @@ def issuer(jwt_keys: JwtKeys) -> TokenIssuer:
     return TokenIssuer(jwt_keys.private_pem, issuer=ISSUER, audience=AUDIENCE, ttl_seconds=900)
 
 
+def submit_consumer(broker: Broker, engine: AsyncEngine, keys: JwtKeys) -> Consumer:
+    """The contexts service's submit consumer on ``broker`` (not started)."""
+    verifier = TokenVerifier(keys.public_pem, issuer=ISSUER, audience=AUDIENCE)
+    subscription = submit_subscription(
+        ContextsSettings(), make_sessionmaker(engine), verifier, broker
+    )
+    return Consumer(broker.connection, subscription)
+
+
 @pytest.fixture(scope="module")
-async def consumer(
-    vhost: Vhost, engine: AsyncEngine, jwt_keys: JwtKeys
-) -> AsyncIterator[SubmitConsumer]:
-    connection = await connect(vhost.url, name="contexts-submit")
-    verifier = TokenVerifier(jwt_keys.public_pem, issuer=ISSUER, audience=AUDIENCE)
-    running = SubmitConsumer(connection, make_sessionmaker(engine), verifier)
-    await running.start()
-    yield running
-    await running.stop()
+async def consumer(vhost: Vhost, engine: AsyncEngine, jwt_keys: JwtKeys) -> AsyncIterator[Consumer]:
+    broker = Broker(vhost.url, name="contexts-submit")
+    running = submit_consumer(broker, engine, jwt_keys)
+    running.start()
+    try:
+        await asyncio.wait_for(running.started(), START_TIMEOUT)
+        yield running
+    finally:
+        await running.stop()
+        await broker.close()
+
+
+@pytest.fixture(scope="module")
+async def producer_connection(
+    vhost: Vhost, consumer: Consumer
+) -> AsyncIterator[AbstractRobustConnection]:
+    connection = await connect(vhost.url, name="producer")
+    yield connection
     await connection.close()
 
 
 @pytest.fixture(scope="module")
-async def producer(vhost: Vhost, consumer: SubmitConsumer) -> AsyncIterator[AbstractChannel]:
-    connection: AbstractRobustConnection = await connect(vhost.url, name="producer")
-    channel = await connection.channel(publisher_confirms=True)
-    yield channel
-    await connection.close()
+async def producer(producer_connection: AbstractRobustConnection) -> AbstractChannel:
+    return await producer_connection.channel(publisher_confirms=True)
 
 
 def sample_body(shape: str = "flat") -> dict[str, Any]:
@@ -323,16 +346,54 @@ async def test_without_a_broker_the_service_still_starts_and_stops_promptly(
     engine: AsyncEngine, jwt_keys: JwtKeys
 ) -> None:
     # Nothing listens on this port: the consumer keeps retrying in the background.
-    settings = CommonSettings(amqp_url=f"amqp://guest:guest@127.0.0.1:{free_port()}/none")
-    verifier = TokenVerifier(jwt_keys.public_pem, issuer=ISSUER, audience=AUDIENCE)
+    broker = Broker(f"amqp://guest:guest@127.0.0.1:{free_port()}/none", name="no-broker")
+    consumer = submit_consumer(broker, engine, jwt_keys)
     started = time.monotonic()
 
-    async with submit_consumer(settings, engine, verifier):
-        assert time.monotonic() - started < 1  # the lifespan did not wait for the broker
-        await asyncio.sleep(0.5)
+    consumer.start()
+    assert time.monotonic() - started < 1  # the lifespan did not wait for the broker
+    await asyncio.sleep(0.5)
+    assert not consumer.is_consuming
+    await consumer.stop()
 
     assert time.monotonic() - started < 5
-    await close_connection()
+    await broker.close()
+
+
+async def submit_queue_consumers(connection: AbstractRobustConnection) -> int:
+    """The broker's count right now (a robust channel answers a passive declare it made
+    before from its cache: a channel of its own each time)."""
+    async with connection.channel() as channel:
+        queue = await channel.declare_queue(SUBMIT_QUEUE, passive=True)
+        return queue.declaration_result.consumer_count or 0
+
+
+async def test_a_consumer_started_while_the_broker_is_down_consumes_once_it_answers(
+    vhost: Vhost,
+    engine: AsyncEngine,
+    jwt_keys: JwtKeys,
+    producer_connection: AbstractRobustConnection,
+) -> None:
+    url = urlsplit(vhost.url)
+    with TcpProxy(url.port or 5672, url.hostname or "127.0.0.1") as proxy:
+        proxy.cut()  # the broker cannot be reached through the proxy
+        credentials = url.netloc.rpartition("@")[0]
+        proxied = urlunsplit(url._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}"))
+        broker = Broker(proxied, name="contexts-submit-late")
+        late = submit_consumer(broker, engine, jwt_keys)
+        late.start()
+        try:
+            await asyncio.sleep(0.5)
+            assert not late.is_consuming
+            assert await submit_queue_consumers(producer_connection) == 1  # the module's
+            proxy.restore()
+            await asyncio.wait_for(late.started(), START_TIMEOUT)
+            assert late.is_consuming
+            await eventually(lambda: submit_queue_consumers(producer_connection), lambda n: n == 2)
+        finally:
+            await late.stop()
+            await broker.close()
+    await eventually(lambda: submit_queue_consumers(producer_connection), lambda n: n == 1)
 
 
 async def test_two_users_with_the_same_message_id_each_get_their_own_job(
@@ -372,11 +433,13 @@ async def test_a_submission_during_a_database_outage_is_held_and_then_processed(
     requester: Requester,
     issuer: TokenIssuer,
     engine: AsyncEngine,
-    consumer: SubmitConsumer,
+    consumer: Consumer,
     producer: AbstractChannel,
 ) -> None:
     database = engine.url.database
-    consumer.max_hold_delay = 0.5
+    policy = consumer.policy
+    # The longest wait between two tries of a submission held during the outage.
+    consumer.policy = replace(policy, max_retry_delay=0.5)
     user_id = str(uuid.uuid4())
     body = json.dumps(sample_body("flat")).encode()
     await admin_execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
@@ -390,7 +453,7 @@ async def test_a_submission_during_a_database_outage_is_held_and_then_processed(
         assert not requester.replies[correlation_id].done()
     finally:
         await admin_execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
-        consumer.max_hold_delay = 30.0
+        consumer.policy = policy
 
     # Answered as soon as the database is back (a requeued copy would wait 8 s more) ...
     reply = await requester.reply(correlation_id, timeout=3)

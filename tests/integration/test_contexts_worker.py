@@ -13,6 +13,7 @@ import itertools
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -30,7 +31,9 @@ from sqlalchemy.ext.asyncio import (
 from services.contexts.generation.generators import TemplateGenerator
 from services.contexts.generation.planned_task import PlannedTask
 from services.contexts.generation.verification import verify_context
-from services.contexts.jobs_service import retry_job, submit_job
+from services.contexts.intake.schemas import JobRequest
+from services.contexts.intake.submission import submit_job
+from services.contexts.jobs.service import retry_job
 from services.contexts.models import OUTBOX, JobModel, TaskModel
 from services.contexts.queues import (
     GENERATE_DELIVERY_LIMIT,
@@ -40,10 +43,13 @@ from services.contexts.queues import (
     TASK_REQUESTED,
     TaskRequested,
 )
-from services.contexts.schemas import JobRequest
-from services.contexts.worker.app import Generators, generate_consumer, undeliverable_consumer
+from services.contexts.worker.app import (
+    Generators,
+    generate_subscription,
+    undeliverable_subscription,
+)
 from services.contexts.worker.settings import WorkerSettings
-from shared.consumer.batch import BatchConsumer, Delivery, Retries
+from shared.consumer import Consumer, Delivery, Retries
 from shared.messaging import (
     Envelope,
     Publisher,
@@ -52,15 +58,18 @@ from shared.messaging import (
     declare_work_queue,
 )
 from shared.outbox import OutboxRelay
+from shared.platform import Broker
 from shared.settings import REPO_ROOT
-from tests.integration.test_consumer import eventually, queue_counts
 from tests.support.database import scratch_database
 from tests.support.openai_server import OpenAIServer, Reply, error_reply, text_reply
+from tests.support.polling import eventually
 from tests.support.processes import free_port
-from tests.support.rabbit import Vhost, get_message, scratch_vhost
+from tests.support.rabbit import Vhost, get_message, queue_counts, scratch_vhost
 
 CONTEXTS_MIGRATIONS = REPO_ROOT / "services" / "contexts" / "migrations"
 KINDS = ("endpoint", "service", "repository", "validator", "util")
+# Seconds a consumer may take to start consuming once the broker answers.
+START_TIMEOUT = 10.0
 
 
 def flat_registry(count: int) -> dict[str, Any]:
@@ -162,32 +171,47 @@ async def events_relay(engine: AsyncEngine, vhost: Vhost) -> AsyncIterator[Outbo
     await conn.close()
 
 
-StartWorker = Callable[..., Awaitable[BatchConsumer]]
+async def consuming(consumer: Consumer) -> Consumer:
+    """``consumer`` started, once it consumes (it starts in the background)."""
+    consumer.start()
+    await asyncio.wait_for(consumer.started(), START_TIMEOUT)
+    assert consumer.is_consuming
+    return consumer
+
+
+StartWorker = Callable[..., Awaitable[Consumer]]
 
 
 @pytest.fixture
 async def start_worker(
     vhost: Vhost, sessions: async_sessionmaker[AsyncSession], events_relay: OutboxRelay
 ) -> AsyncIterator[StartWorker]:
-    """Start the worker's consumer in this process, with settings overridden."""
-    started: list[tuple[BatchConsumer, AbstractRobustConnection, Generators]] = []
+    """Start the worker's generate consumer in this process, with settings overridden."""
+    started: list[tuple[Consumer, Broker, Generators]] = []
 
-    async def start(**overrides: Any) -> BatchConsumer:
+    async def start(**overrides: Any) -> Consumer:
         settings = WorkerSettings(
-            worker_retry_backoff_seconds=0.05, openai_api_key="test", **overrides
+            **{
+                "worker_retry_backoff_seconds": 0.05,
+                "worker_stop_grace_seconds": 10.0,
+                "openai_api_key": "test",
+                **overrides,
+            }
         )
-        conn = await connect(vhost.url, name="worker")
+        broker = Broker(vhost.url, name="worker")
         generators = Generators(settings)
-        consumer = generate_consumer(conn, sessions, generators, settings)
-        await consumer.start()
-        started.append((consumer, conn, generators))
-        return consumer
+        consumer = Consumer(
+            broker.connection, generate_subscription(sessions, generators, settings)
+        )
+        assert consumer.policy.stop_grace == settings.worker_stop_grace_seconds
+        started.append((consumer, broker, generators))
+        return await consuming(consumer)
 
     yield start
-    for consumer, conn, generators in started:
-        await consumer.stop(grace_period=10)
+    for consumer, broker, generators in started:
+        await consumer.stop()  # within the settings' stop grace
         await generators.close()
-        await conn.close()
+        await broker.close()
 
 
 async def create_job(
@@ -484,21 +508,21 @@ async def test_during_a_database_outage_the_work_is_held_without_using_its_deliv
     job_id, user_id, task_ids = await create_job(sessions, 4)
     switch = DatabaseSwitch(worker_database)
     engine = create_async_engine(switch.url)
-    conn = await connect(vhost.url, name="worker-during-outage")
-    settings = WorkerSettings(worker_retry_backoff_seconds=0.05)
-    consumer = generate_consumer(
-        conn, async_sessionmaker(engine, expire_on_commit=False), Generators(settings), settings
+    broker = Broker(vhost.url, name="worker-during-outage")
+    settings = WorkerSettings(worker_retry_backoff_seconds=0.05, worker_stop_grace_seconds=5.0)
+    subscription = generate_subscription(
+        async_sessionmaker(engine, expire_on_commit=False), Generators(settings), settings
     )
     deliveries_before: list[int] = []  # the broker's count of each delivery the worker got
-    handle = consumer.handler
+    handle = subscription.handler
 
     async def counting(deliveries: list[Delivery]) -> Retries | None:
         deliveries_before.extend(delivery.previous_deliveries for delivery in deliveries)
         return await handle(deliveries)
 
-    consumer.handler = counting
-    await consumer.start()
+    consumer = Consumer(broker.connection, replace(subscription, handler=counting))
     try:
+        await consuming(consumer)
         await publish_work(producer, [work(job_id, user_id, t) for t in task_ids])
         await asyncio.sleep(1.5)  # requeued at 0.05, 0.1, 0.2, ... s this would count 5+
         assert {row.status for row in await task_rows(sessions, job_id)} == {"queued"}
@@ -507,8 +531,8 @@ async def test_during_a_database_outage_the_work_is_held_without_using_its_deliv
         await switch.switch_on()
         await eventually(lambda: finished(sessions, job_id), timeout=15)
     finally:
-        await consumer.stop(grace_period=5)
-        await conn.close()
+        await consumer.stop()
+        await broker.close()
         await engine.dispose()
         await switch.close()
     # Nothing was lost, nothing attempted twice, and no delivery counted toward the limit.
@@ -526,11 +550,11 @@ async def test_work_the_broker_gives_up_on_fails_its_task_so_the_job_finishes_an
     vhost: Vhost,
 ) -> None:
     job_id, user_id, (doomed, fine) = await create_job(sessions, 2)
-    conn = await connect(vhost.url, name="worker-dead-letters")
-    settings = WorkerSettings(worker_retry_backoff_seconds=0.05)
-    dead_letters = undeliverable_consumer(conn, sessions, settings)
-    await dead_letters.start()
+    broker = Broker(vhost.url, name="worker-dead-letters")
+    settings = WorkerSettings(worker_retry_backoff_seconds=0.05, worker_stop_grace_seconds=5.0)
+    dead_letters = Consumer(broker.connection, undeliverable_subscription(sessions, settings))
     try:
+        await consuming(dead_letters)
         # A consumer that dies on the doomed task's work every time hands it back until
         # the broker dead-letters it (x-death reason delivery_limit).
         await publish_work(producer, [work(job_id, user_id, doomed)])
@@ -552,15 +576,15 @@ async def test_work_the_broker_gives_up_on_fails_its_task_so_the_job_finishes_an
         await publish_work(producer, [work(job_id, user_id, fine)])
         await eventually(lambda: finished(sessions, job_id), timeout=15)
     finally:
-        await dead_letters.stop(grace_period=5)
-        await conn.close()
+        await dead_letters.stop()
+        await broker.close()
     job = await job_row(sessions, job_id)
     assert (job.status, job.done, job.failed) == ("completed_with_errors", 1, 1)
     collected = await events_until_completed(job_events, job_id)
     (completed,) = [e for e in collected if e.type == JOB_COMPLETED]
     assert (completed.data["status"], completed.data["failed"]) == ("completed_with_errors", 1)
 
-    async with sessions() as session:
+    async with sessions() as session, session.begin():  # the caller's unit of work commits
         view = await retry_job(session, user_id, job_id)  # not 409 "still running"
     assert (view.status, view.failed) == ("running", 0)
     requeued = next(r for r in await task_rows(sessions, job_id) if r.task_id == doomed)

@@ -1,4 +1,4 @@
-"""Outbox relay and consumer runner together: nothing lost, nothing done twice.
+"""Outbox relay and event consumer together: nothing lost, nothing done twice.
 
 A real Postgres (scratch database) holds a producer's outbox and a consumer's
 processed-messages table; a real RabbitMQ (scratch vhost) carries the events between them.
@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
 )
 
-from shared.consumer import ConsumerRunner, processed_messages_table
+from shared.consumer import Consumer, Policy, processed_messages_table
 from shared.db import schema_metadata
 from shared.messaging import Envelope, Publisher, connect
 from shared.outbox import OutboxRelay, add_event, outbox_table
+from tests.support.consumers import event_subscription, running_consumers
 from tests.support.database import scratch_engine
 from tests.support.rabbit import Vhost, scratch_vhost
 
@@ -51,7 +52,7 @@ async def engine() -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-async def consumer(vhost: Vhost, engine: AsyncEngine) -> AsyncIterator[ConsumerRunner]:
+async def consumer(vhost: Vhost, engine: AsyncEngine) -> AsyncIterator[Consumer]:
     """A consumer recording every message it handles (its own commit makes it count)."""
     async with engine.begin() as conn:
         for table in (OUTBOX, processed, handled):
@@ -60,14 +61,19 @@ async def consumer(vhost: Vhost, engine: AsyncEngine) -> AsyncIterator[ConsumerR
     async def record(session: AsyncSession, envelope: Envelope) -> None:
         await session.execute(insert(handled).values(message_id=envelope.id))
 
-    connection = await connect(vhost.url, name="pipeline-consumer")
-    runner = ConsumerRunner(connection, async_sessionmaker(engine), processed)
     queue = f"pipeline-{uuid.uuid4().hex[:8]}"
-    runner.add("pipeline", queue, record, accepts=[(TYPE, 1)], routing_keys=["pipeline.#"])
-    await runner.start()
-    yield runner
-    await runner.stop()
-    await connection.close()
+    subscription = event_subscription(
+        queue,
+        record,
+        sessionmaker=async_sessionmaker(engine),
+        processed_table=processed,
+        consumer="pipeline",
+        accepts=[(TYPE, 1)],
+        routing_keys=["pipeline.#"],
+        policy=Policy(concurrency=10),  # ten deliveries handled at once
+    )
+    async with running_consumers(vhost.url, "pipeline-consumer") as consumers:
+        yield await consumers.start(subscription)
 
 
 async def add_events(engine: AsyncEngine, count: int) -> None:
@@ -98,7 +104,7 @@ class CrashAfterPublish(Publisher):
 
 
 async def test_relay_killed_between_publish_and_mark_sent(
-    vhost: Vhost, engine: AsyncEngine, consumer: ConsumerRunner
+    vhost: Vhost, engine: AsyncEngine, consumer: Consumer
 ) -> None:
     await add_events(engine, 20)
     connection = await connect(vhost.url, name="pipeline-relay")
@@ -130,7 +136,7 @@ async def test_relay_killed_between_publish_and_mark_sent(
 
 
 async def test_broker_outage_while_events_are_written(
-    vhost: Vhost, engine: AsyncEngine, consumer: ConsumerRunner
+    vhost: Vhost, engine: AsyncEngine, consumer: Consumer
 ) -> None:
     connection = await connect(vhost.url, name="pipeline-relay")
 

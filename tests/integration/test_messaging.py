@@ -1,4 +1,5 @@
-"""shared.messaging against a real RabbitMQ, each module run in its own scratch vhost."""
+"""shared.messaging (and the process's connection, shared.platform.Broker) against a real
+RabbitMQ, each module run in its own scratch vhost."""
 
 from __future__ import annotations
 
@@ -24,14 +25,13 @@ from shared.messaging import (
     PublishManyFailed,
     PublishNacked,
     Unroutable,
-    close_connection,
     connect,
     declare_work_queue,
     encode,
     from_message,
-    get_connection,
     to_message,
 )
+from shared.platform import Broker
 from tests.support.rabbit import Vhost, death_reason, get_message, scratch_vhost
 
 
@@ -85,15 +85,43 @@ async def test_topology_declaration_is_idempotent(channel: AbstractChannel, vhos
     await channel.get_exchange(DEAD_LETTER_EXCHANGE, ensure=True)
 
 
-async def test_process_connection_is_shared(vhost: Vhost) -> None:
-    first = await get_connection(vhost.url, name="tests")
+async def test_a_broker_shares_one_connection_until_it_is_closed(vhost: Vhost) -> None:
+    broker = Broker(vhost.url, name="tests")
     try:
-        assert await get_connection(vhost.url) is first
-        with pytest.raises(RuntimeError):
-            await get_connection(vhost.url + "-other")
+        first = await broker.connection()
+        assert await broker.connection() is first
+        assert broker.connected
+        await broker.close()
+        assert first.is_closed
+        assert not broker.connected
+        second = await broker.connection()  # the next use opens a new one
+        assert second is not first
+        assert not second.is_closed
+        assert await broker.connection() is second
     finally:
-        await close_connection()
-    assert first.is_closed
+        await broker.close()
+    assert second.is_closed
+
+
+async def test_concurrent_first_uses_of_a_broker_open_one_connection(
+    vhost: Vhost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    opened: list[AbstractRobustConnection] = []
+
+    async def counting_connect(url: str, *, name: str) -> AbstractRobustConnection:
+        await asyncio.sleep(0.05)  # the others ask meanwhile
+        connection = await connect(url, name=name)
+        opened.append(connection)
+        return connection
+
+    monkeypatch.setattr("shared.platform.broker.connect", counting_connect)
+    broker = Broker(vhost.url, name="tests")
+    try:
+        connections = await asyncio.gather(*(broker.connection() for _ in range(5)))
+        assert len(opened) == 1
+        assert all(connection is opened[0] for connection in connections)
+    finally:
+        await broker.close()
 
 
 async def test_envelope_round_trips_through_a_queue(

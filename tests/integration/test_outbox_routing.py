@@ -31,6 +31,7 @@ from shared.outbox import (
     create_outbox,
     outbox_table,
 )
+from shared.platform import Broker
 from tests.support.database import scratch_database
 from tests.support.rabbit import Vhost, scratch_vhost
 
@@ -111,13 +112,15 @@ async def test_routed_rows_reach_their_queue_through_the_default_exchange(
     async with engine.begin() as conn:
         await add_events(conn, WORK, envelopes, routing_key=queue)
         await add_event(conn, WORK, job(250), routing_key=queue)
-    factory = amqp_publisher_factory(vhost.url, name="routing-test", exchange="", prepare=prepare)
+    broker = Broker(vhost.url, name="routing-test")
+    factory = amqp_publisher_factory(broker.connection, exchange="", prepare=prepare)
     relay = OutboxRelay(engine, WORK, factory, poll_interval=0.2, batch_size=100)
     await relay.start()
     try:
         received = await _drain(vhost, queue, 251, timeout=15)
     finally:
         await relay.stop()
+        await broker.close()
     assert prepared == [queue]
     assert received == [str(envelope.id) for envelope in envelopes] + [received[-1]]
     assert len(set(received)) == 251

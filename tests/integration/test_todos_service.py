@@ -20,14 +20,17 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
-from services.todos import service
+from services.todos import service as todo_service
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoUpdate
 from shared.errors import NotFound, ValidationFailed, VersionConflict
 from shared.settings import REPO_ROOT
 from tests.support.database import admin_execute, scratch_database
+from tests.support.unit_of_work import UnitsOfWork
 
 MIGRATIONS = REPO_ROOT / "services" / "todos" / "migrations"
 Sessions = async_sessionmaker[AsyncSession]
+# Each call commits as the request's unit of work would.
+service = UnitsOfWork(todo_service)
 
 
 # --- fixtures --------------------------------------------------------------------------
@@ -401,11 +404,11 @@ async def paged(session) -> tuple[uuid.UUID, list[Todo]]:
     todos = [await add(session, owner, **fields) for fields in PAGE_SEED]
     # Two todos created in one transaction share created_at: the id breaks the tie.
     async with session.begin():
-        for title in ("same time 1", "same time 2"):
+        for n, title in enumerate(("same time 1", "same time 2")):
             await session.execute(
-                RAW_INSERT, {"user_id": owner, "title": title, "number": 100 + len(todos)}
+                RAW_INSERT, {"user_id": owner, "title": title, "number": 100 + len(todos) + n}
             )
-            todos.append(await _fetch_by_title(session, owner, title))
+    todos += [await _fetch_by_title(session, owner, t) for t in ("same time 1", "same time 2")]
     return owner, todos
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from tests.support.processes import ServiceProcess, start_service
 
 if TYPE_CHECKING:
-    from tests.conftest import Stack
+    from tests.support.stack import Stack
 
 CONTEXTS_ENV = {
     "EVENTS_POLL_INTERVAL": "0.2",

@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from shared.tokens import key_id
-from tests.conftest import User
+from tests.support.stack import User
 
 # -- bodies that are not UTF-8 --------------------------------------------------------------
 # Raw bytes inside a JSON string: a lone 0xFF, and the overlong two-byte encoding of "/".

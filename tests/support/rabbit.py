@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustConnection
 
 from shared.settings import DEV_AMQP_URL
 
@@ -91,3 +91,19 @@ def death_reason(message: AbstractIncomingMessage) -> str:
     first = deaths[0]
     assert isinstance(first, dict)
     return str(first["reason"])
+
+
+async def queue_counts(
+    vhost: Vhost, producer: AbstractRobustConnection, queue: str
+) -> tuple[int, int]:
+    """(messages ready in ``queue``, messages unacked on the vhost's channels), live.
+
+    Queue statistics lag by seconds; a passive declare and the channels' own counters don't.
+    """
+    async with producer.channel() as channel:
+        ready = (await channel.declare_queue(queue, passive=True)).declaration_result.message_count
+    out = await asyncio.to_thread(
+        rabbitmqctl, "list_channels", "vhost", "messages_unacknowledged", "--formatter", "json"
+    )
+    rows = json.loads(out)
+    return ready or 0, sum(r["messages_unacknowledged"] for r in rows if r["vhost"] == vhost.name)

@@ -9,7 +9,7 @@ import promql_parser
 import yaml
 from prometheus_client import REGISTRY
 
-import services.contexts.job_metrics  # noqa: F401  (registers the contexts_* gauges)
+import services.contexts.jobs.metrics  # noqa: F401  (registers the contexts_* gauges)
 import shared.metrics  # noqa: F401  (registers the shared metrics)
 from shared.settings import REPO_ROOT
 

@@ -9,12 +9,7 @@ import msgspec
 import pytest
 
 from services.chat.controllers import user_now
-from services.chat.pagination import (
-    conversation_cursor,
-    decode_conversation_cursor,
-    decode_message_cursor,
-    message_cursor,
-)
+from services.chat.pagination import CONVERSATIONS, MESSAGES
 from services.chat.schemas import ChatRequest
 from services.chat.tool_args import TOOL_ARGUMENTS
 from services.chat.turn import title_of
@@ -37,22 +32,23 @@ def test_title_of_the_first_message(message, title):
 
 def test_cursors_round_trip():
     moment, key = datetime(2030, 1, 2, 3, 4, 5, 6789, tzinfo=UTC), uuid.uuid4()
-    assert decode_conversation_cursor(conversation_cursor(moment, key)) == (moment, key)
-    assert decode_message_cursor(message_cursor(42)) == 42
+    assert CONVERSATIONS.after(CONVERSATIONS.cursor(moment, key)) == (moment, key)
+    assert MESSAGES.after(MESSAGES.cursor(42)) == 42
+    assert CONVERSATIONS.after(None) is None and MESSAGES.after("") is None  # the first page
 
 
 @pytest.mark.parametrize(
     "cursor",
-    ["", "garbage", message_cursor(3), "W1wibWVzc2FnZXNcIiwgdHJ1ZV0", "x" * 600],
+    ["=", "garbage", MESSAGES.cursor(3), "W1wibWVzc2FnZXNcIiwgdHJ1ZV0", "x" * 600],
 )
 def test_a_foreign_or_broken_cursor_is_a_validation_error(cursor):
     with pytest.raises(ValidationFailed):
-        decode_conversation_cursor(cursor)
+        CONVERSATIONS.after(cursor)
 
 
 def test_a_list_cursor_is_not_a_message_cursor():
     with pytest.raises(ValidationFailed):
-        decode_message_cursor(conversation_cursor(datetime.now(UTC), uuid.uuid4()))
+        MESSAGES.after(CONVERSATIONS.cursor(datetime.now(UTC), uuid.uuid4()))
 
 
 def test_now_is_aware_in_the_users_zone():

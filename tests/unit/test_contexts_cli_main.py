@@ -10,8 +10,8 @@ import httpx
 import pytest
 from rich.console import Console
 
-from services.contexts.cli.gateway_client import SseParser, describe_error
-from services.contexts.cli.main import _exit_code, main, parser
+from contexts_cli.gateway_client import SseParser, describe_error
+from contexts_cli.main import _exit_code, main, parser
 from tests.support.processes import free_port
 from tests.support.samples import SAMPLES
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.contexts.cli.project import (
+from contexts_cli.project import (
     ProjectError,
     read_archive,
     read_project,

@@ -1,7 +1,8 @@
 """The container image, its launcher and the compose file: what a deployment relies on.
 
 The Dockerfile, .dockerignore and compose.yaml are read as text (building the image needs a
-Docker engine); the launcher, deploy/serve.sh, is run for real.
+Docker engine); the launcher, deploy/serve.sh, is run for real (what it does against
+PostgreSQL and RabbitMQ is in tests/integration/test_deploy_launcher.py).
 """
 
 from __future__ import annotations
@@ -9,23 +10,18 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import signal
 import subprocess
-import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
 from shared.settings import REPO_ROOT
-from tests.support.processes import ServiceProcess, free_port
+from tests.support.launcher import SERVE, launcher_env
 
 DEPLOY = REPO_ROOT / "deploy"
-SERVE = DEPLOY / "serve.sh"
 IMAGE = "todo-platform:dev"
 
 
@@ -270,12 +266,6 @@ def test_compose_processes_run_like_in_kubernetes() -> None:
 # --- the launcher, run ------------------------------------------------------------------------
 
 
-def launcher_env(**extra: str) -> dict[str, str]:
-    """The environment of a user with the project's virtualenv on PATH."""
-    venv_bin = str(Path(sys.executable).parent)
-    return {**os.environ, "PATH": f"{venv_bin}{os.pathsep}{os.environ['PATH']}", **extra}
-
-
 @pytest.mark.parametrize("args", [[], ["nonsense"], ["gateway", "extra"]])
 def test_launcher_refuses_an_unknown_process(args: list[str]) -> None:
     result = subprocess.run(
@@ -284,51 +274,6 @@ def test_launcher_refuses_an_unknown_process(args: list[str]) -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("usage: serve.sh PROCESS")
     assert "contexts-worker" in result.stderr
-
-
-def test_launcher_waits_for_migrations_of_a_migrated_database(database_url: str) -> None:
-    result = subprocess.run(
-        [str(SERVE), "wait-for-migrations"],
-        env=launcher_env(DATABASE_URL=database_url, MIGRATIONS_WAIT_SECONDS="30"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "every schema is at head" in result.stdout
-
-
-def test_launcher_serves_todos_and_stops_cleanly_on_sigterm(
-    service_env: dict[str, str], tmp_path: Path
-) -> None:
-    port = free_port()
-    env = launcher_env(**service_env, SERVICE_NAME="todos", HOST="127.0.0.1", PORT=str(port))
-    log_path = tmp_path / "todos.log"
-    with log_path.open("wb") as log:
-        # Started from elsewhere: the launcher finds the repository by its own path.
-        process = subprocess.Popen(
-            [str(SERVE), "todos"],
-            cwd=tmp_path,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    service = ServiceProcess("todos", port, log_path, process, service_env, own_group=True)
-    try:
-        deadline = time.monotonic() + 60
-        live = None
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                live = httpx.get(f"{service.url}/health/live", timeout=1)
-                break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        assert live is not None and live.status_code == 200, service.log()
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=30) == 0, service.log()
-    finally:
-        service.stop()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ lifespan, which runs the batch consumer of ``contexts.generate``, the consumer o
 work the broker gave up on (``contexts.generate.undeliverable``, see
 :mod:`services.contexts.worker.undeliverable`) and the relay of the job events the worker
 writes to ``contexts.outbox``. While the database does not answer, both consumers hold
-their batch and take no other (see :mod:`shared.consumer.batch`). On SIGTERM granian
+their batch and take no other (see :mod:`shared.consumer.runtime`). On SIGTERM granian
 ends the lifespan: the consumers stop taking deliveries, the batch in flight finishes and
 is acked, the relay publishes what is committed, and the process exits. Several
 replicas share the queues.
@@ -14,12 +14,11 @@ replicas share the queues.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 import openai
-from aio_pika.abc import AbstractConnection
 from litestar import Litestar
 from litestar.types import ASGIApp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -36,12 +35,17 @@ from services.contexts.queues import (
 from services.contexts.worker.batch_worker import BatchWorker, GeneratorFor
 from services.contexts.worker.settings import WorkerSettings
 from services.contexts.worker.undeliverable import UndeliverableTasks
-from shared.consumer.batch import BatchConsumer
+from shared.consumer import Policy, Subscription, envelopes, work_queue
 from shared.db import database_check
-from shared.health import Dependency
-from shared.messaging import close_connection, get_connection
-from shared.outbox import OutboxRelay, amqp_publisher_factory
-from shared.service_app import build_app
+from shared.platform import (
+    BrokerPlugin,
+    ConsumerPlugin,
+    DatabasePlugin,
+    OutboxPlugin,
+    Relay,
+    ServicePlugin,
+    serve,
+)
 from shared.settings import load_settings
 
 
@@ -75,95 +79,84 @@ class Generators:
             await self._client.close()
 
 
-def generate_consumer(
-    connection: AbstractConnection,
+def generate_subscription(
     sessionmaker: async_sessionmaker[AsyncSession],
     generator_for: GeneratorFor,
     settings: WorkerSettings,
-) -> BatchConsumer:
-    """The consumer of ``contexts.generate`` in batches, handled by :class:`BatchWorker`."""
+) -> Subscription:
+    """``contexts.generate`` in batches, handled by :class:`BatchWorker`."""
     handler = BatchWorker(
         sessionmaker,
         generator_for,
         max_attempts=settings.worker_max_attempts,
         retry_backoff=settings.worker_retry_backoff_seconds,
     )
-    return BatchConsumer(
-        connection,
+    return Subscription(
         GENERATE_QUEUE,
         handler,
-        accepts={(TASK_REQUESTED, 1): TaskRequested},
+        envelopes({(TASK_REQUESTED, 1): TaskRequested}),
+        work_queue(GENERATE_QUEUE, delivery_limit=GENERATE_DELIVERY_LIMIT),
+        _policy(sessionmaker, settings),
+    )
+
+
+def undeliverable_subscription(
+    sessionmaker: async_sessionmaker[AsyncSession], settings: WorkerSettings
+) -> Subscription:
+    """The dead-lettered work of ``contexts.generate``: fails its tasks."""
+    return Subscription(
+        GENERATE_UNDELIVERABLE_QUEUE,
+        UndeliverableTasks(sessionmaker),
+        envelopes({(TASK_REQUESTED, 1): TaskRequested}),
+        work_queue(GENERATE_UNDELIVERABLE_QUEUE),
+        # What the generate consumer dead-lettered as unreadable stays in its dead queue.
+        replace(_policy(sessionmaker, settings), dead_letter_unreadable=False),
+        dead_letters_of=GENERATE_QUEUE,
+    )
+
+
+def _policy(sessionmaker: async_sessionmaker[AsyncSession], settings: WorkerSettings) -> Policy:
+    return Policy(
         batch_size=settings.worker_batch_size,
         batch_wait=settings.worker_batch_wait_seconds,
-        delivery_limit=GENERATE_DELIVERY_LIMIT,
         # A batch that failed as a whole while the database answers waits this long
         # before going back to the queue, doubling per delivery; while the database is
         # down it is held and polled for at this interval, doubling, instead.
         retry_delay=settings.worker_retry_backoff_seconds,
         dependency_up=database_check(sessionmaker),
-    )
-
-
-def undeliverable_consumer(
-    connection: AbstractConnection,
-    sessionmaker: async_sessionmaker[AsyncSession],
-    settings: WorkerSettings,
-) -> BatchConsumer:
-    """The consumer of the dead-lettered work of ``contexts.generate``: fails its tasks."""
-    return BatchConsumer(
-        connection,
-        GENERATE_UNDELIVERABLE_QUEUE,
-        UndeliverableTasks(sessionmaker),
-        accepts={(TASK_REQUESTED, 1): TaskRequested},
-        batch_size=settings.worker_batch_size,
-        batch_wait=settings.worker_batch_wait_seconds,
-        retry_delay=settings.worker_retry_backoff_seconds,
-        dependency_up=database_check(sessionmaker),
-        dead_letters_of=GENERATE_QUEUE,
-        # What the generate consumer dead-lettered as unreadable stays in its dead queue.
-        dead_letter_malformed=False,
+        stop_grace=settings.worker_stop_grace_seconds,
     )
 
 
 def create_app() -> ASGIApp:
     settings = load_settings(WorkerSettings)
-    consumers: list[BatchConsumer] = []  # filled while the lifespan runs
+    database, broker = DatabasePlugin(settings), BrokerPlugin(settings)
+    generators = Generators(settings)
 
-    async def consuming() -> bool:
-        """Ready only while every consumer's channel to the broker is open."""
-        return bool(consumers) and all(consumer.is_consuming for consumer in consumers)
+    def subscriptions() -> list[Subscription]:
+        return [  # dead letters first: none slips past it
+            undeliverable_subscription(database.sessionmaker, settings),
+            generate_subscription(database.sessionmaker, generators, settings),
+        ]
 
     @asynccontextmanager
-    async def worker(app: Litestar) -> AsyncIterator[None]:
-        connection = await get_connection(settings.amqp_url, name=settings.service_name)
-        relay = OutboxRelay(
-            app.state.engine,
-            OUTBOX,
-            amqp_publisher_factory(settings.amqp_url, name=settings.service_name),
-        )
-        generators = Generators(settings)
-        consumers[:] = [
-            generate_consumer(connection, app.state.sessionmaker, generators, settings),
-            undeliverable_consumer(connection, app.state.sessionmaker, settings),
-        ]
+    async def model_client(_: Litestar) -> AsyncIterator[None]:
         try:
-            await relay.start()
-            for consumer in reversed(consumers):  # dead letters first: none slips past it
-                await consumer.start()
             yield
         finally:
-            # Together, so the grace period bounds the whole stop, not each consumer's.
-            await asyncio.gather(
-                *(c.stop(grace_period=settings.worker_stop_grace_seconds) for c in consumers)
-            )
-            await relay.stop()  # after the last batch: its events are committed by now
             await generators.close()
-            await close_connection()
 
-    return build_app(
-        settings,
-        title="Contexts worker",
+    app = Litestar(
         route_handlers=[],
-        lifespan=[worker],
-        readiness=[Dependency("broker", consuming)],
+        lifespan=[model_client],
+        plugins=[
+            ServicePlugin(settings, title="Contexts worker", authenticate=False),
+            database,
+            broker,
+            # Listed before the consumers: stopped after them, so the events of the last
+            # batch (committed by then) are published before the process exits.
+            OutboxPlugin(database, broker, [Relay(OUTBOX)]),
+            ConsumerPlugin(broker, subscriptions),
+        ],
     )
+    return serve(app)

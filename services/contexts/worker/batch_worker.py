@@ -1,6 +1,6 @@
 """The contexts worker's batch handler: up to ten ``contexts.task.requested`` at a time.
 
-For one batch (see :mod:`shared.consumer.batch` for how deliveries are collected):
+For one batch (see :mod:`shared.consumer.runtime` for how deliveries are collected):
 
 1. load the batch's task rows in one query; a task already ``done`` or ``failed`` (a
    redelivery, a second worker, a crash after the commit) is acked without being redone,
@@ -24,7 +24,7 @@ and redeliveries of a task whose attempt never ran from using up its attempts.
 
 A database error anywhere raises: nothing is marked, and the consumer keeps the batch,
 unacked, until the database answers again, then hands it over once more (see
-:mod:`shared.consumer.batch`); an outage uses none of the queue's delivery limit.
+:mod:`shared.consumer.runtime`); an outage uses none of the queue's delivery limit.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ from services.contexts.worker.task_store import (
     load_tasks,
     record_outcomes,
 )
-from shared.consumer.batch import Delivery, Retries
+from shared.consumer import Delivery, Retries
 
 logger = logging.getLogger("contexts.worker")
 

@@ -15,14 +15,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from sqlalchemy import Result, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.contexts.models import OUTBOX, JobModel, TaskModel
 from services.contexts.queues import JOB_COMPLETED, JOB_PROGRESS, JobEvent
-from shared.messaging import Envelope
-from shared.outbox import add_event
+from shared.outbox import record
 
 TaskKey = tuple[uuid.UUID, str]  # (job_id, task_id)
 
@@ -248,11 +246,9 @@ async def _advance_jobs(session: AsyncSession, recorded: Sequence[RecordedTask])
 
 
 async def _announce(session: AsyncSession, event_type: str, job: Any, event: JobEvent) -> None:
-    correlation = {"correlation_id": job.correlation_id} if job.correlation_id else {}
-    envelope = Envelope(
-        type=event_type, user_id=job.user_id, data=msgspec.to_builtins(event), **correlation
+    await record(
+        session, OUTBOX, event_type, event, user_id=job.user_id, correlation_id=job.correlation_id
     )
-    await add_event(session, OUTBOX, envelope)
 
 
 async def _advance(session: AsyncSession, result: Result[Any]) -> list[RecordedTask]:

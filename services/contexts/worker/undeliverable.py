@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.contexts.queues import UNDELIVERABLE_REASON, TaskRequested
 from services.contexts.worker.task_store import fail_tasks
-from shared.consumer.batch import Delivery, Retries
+from shared.consumer import Delivery, Retries
 
 logger = logging.getLogger("contexts.worker")
 

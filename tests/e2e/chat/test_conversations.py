@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
-from tests.e2e.chat.conftest import CHAT, CONVERSATIONS, conversation, send, turn
-from tests.e2e.test_todos_api import assert_error, assert_validation_error
+from tests.support.chat import CHAT, CONVERSATIONS, conversation, send, turn
+from tests.support.envelope import assert_error, assert_validation_error
 
 if TYPE_CHECKING:
-    from tests.conftest import User
-    from tests.e2e.chat.conftest import ModelChat
+    from tests.support.chat import ModelChat
+    from tests.support.stack import User
 
 
 def listing(base_url: str, user: User, **params: Any) -> dict[str, Any]:

@@ -17,8 +17,8 @@ import pytest
 from tests.e2e.chat.corpus import CORPUS, END_OF_WEEK, Case, Due, Todo
 
 if TYPE_CHECKING:
-    from tests.conftest import User, UserFactory
-    from tests.e2e.chat.conftest import ChatGateway
+    from tests.support.chat import ChatGateway
+    from tests.support.stack import User, UserFactory
 
 
 def test_the_corpus_is_large_enough() -> None:

@@ -16,8 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import JwtKeys, Stack, User, register_user
-from tests.e2e.chat.conftest import CHAT, CONVERSATIONS, ChatGateway, turn
+from tests.support.chat import CHAT, CONVERSATIONS, ChatGateway, turn
 from tests.support.hostile import (
     BAD_UTF8,
     JSON,
@@ -33,6 +32,7 @@ from tests.support.hostile import (
     raw_json,
     refused,
 )
+from tests.support.stack import JwtKeys, Stack, User, register_user
 
 TITLE = "the conversation"
 

@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.e2e.chat.conftest import CONVERSATIONS, conversation, send, todos_of, turn
-from tests.e2e.test_todos_api import assert_error, create_todo
+from tests.support.chat import CONVERSATIONS, conversation, send, todos_of, turn
+from tests.support.envelope import assert_error
+from tests.support.todos_api import create_todo
 
 if TYPE_CHECKING:
-    from tests.e2e.chat.conftest import ChatGateway, ModelChat
+    from tests.support.chat import ChatGateway, ModelChat
 
 
 def test_another_users_conversation_answers_like_a_missing_one(model_chat: ModelChat, make_user):

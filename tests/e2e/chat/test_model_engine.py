@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tests.e2e.chat.conftest import (
+from tests.support.chat import (
     MODEL_ENV,
     conversation,
     send,
@@ -20,12 +20,13 @@ from tests.e2e.chat.conftest import (
     todos_of,
     turn,
 )
-from tests.e2e.test_todos_api import assert_error, create_todo
+from tests.support.envelope import assert_error
 from tests.support.openai_server import delayed, error_reply, text_reply, tool_call_reply
+from tests.support.todos_api import create_todo
 
 if TYPE_CHECKING:
-    from tests.conftest import Stack
-    from tests.e2e.chat.conftest import ModelChat
+    from tests.support.chat import ModelChat
+    from tests.support.stack import Stack
 
 TOOLS = {
     "add_task", "list_tasks", "find_tasks", "complete_task", "reopen_task", "update_task",

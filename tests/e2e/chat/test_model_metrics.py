@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.e2e.chat.conftest import send, turn
+from tests.support.chat import send, turn
 from tests.support.metrics import scrape, value
 from tests.support.openai_server import error_reply, text_reply
 
 if TYPE_CHECKING:
-    from tests.e2e.chat.conftest import ModelChat
+    from tests.support.chat import ModelChat
 
 
 def test_model_requests_are_timed_and_failures_counted_by_kind(model_chat: ModelChat, make_user):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.e2e.chat.conftest import conversation, todos_of, turn
+from tests.support.chat import conversation, todos_of, turn
 
 if TYPE_CHECKING:
-    from tests.e2e.chat.conftest import ChatGateway
+    from tests.support.chat import ChatGateway
 
 
 def test_add_list_complete_rename_delete_restore(chat_gateway: ChatGateway, make_user):

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.e2e.chat.conftest import send, todos_of, turn
-from tests.e2e.test_todos_api import create_todo
+from tests.support.chat import send, todos_of, turn
+from tests.support.todos_api import create_todo
 
 if TYPE_CHECKING:
-    from tests.e2e.chat.conftest import ChatGateway
+    from tests.support.chat import ChatGateway
 
 
 def test_beyond_the_first_page_tags_are_kept_and_the_listing_says_it_is_cut(

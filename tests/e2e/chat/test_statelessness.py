@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tests.e2e.chat.conftest import MODEL_ENV, conversation, start_chat, turn
+from tests.support.chat import MODEL_ENV, conversation, start_chat, turn
 from tests.support.openai_server import text_reply, tool_call_reply
 
 if TYPE_CHECKING:
-    from tests.conftest import Stack
-    from tests.e2e.chat.conftest import ModelChat
+    from tests.support.chat import ModelChat
+    from tests.support.stack import Stack
 
 
 def test_alternating_two_processes_keeps_the_whole_history_in_order(

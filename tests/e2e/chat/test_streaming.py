@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from tests.e2e.chat.conftest import CHAT, conversation, todos_of
+from tests.support.chat import CHAT, conversation, todos_of
 from tests.support.openai_server import delayed, text_reply, tool_call_reply
 
 if TYPE_CHECKING:
-    from tests.conftest import User
-    from tests.e2e.chat.conftest import ModelChat
+    from tests.support.chat import ModelChat
+    from tests.support.stack import User
 
 
 def stream(base_url: str, user: User, message: str) -> list[tuple[str, Any, float]]:

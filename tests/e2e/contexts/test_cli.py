@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from shared.settings import REPO_ROOT
-from tests.conftest import User, UserFactory
-from tests.e2e.contexts.conftest import SAMPLES, ContextsStack, expected
+from tests.support.contexts import ContextsStack, expected
+from tests.support.samples import SAMPLES
+from tests.support.stack import User, UserFactory
 
 CONTEXTS = REPO_ROOT / ".venv" / "bin" / "contexts"
 pytestmark = pytest.mark.usefixtures("needs_worker")

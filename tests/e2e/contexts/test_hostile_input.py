@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import JwtKeys, Stack, User, register_user
-from tests.e2e.contexts.conftest import JOBS, ContextsStack, flat_registry
+from tests.support.contexts import JOBS, ContextsStack, flat_registry
 from tests.support.hostile import (
     BAD_UTF8,
     JSON,
@@ -32,6 +31,7 @@ from tests.support.hostile import (
     ok,
     refused,
 )
+from tests.support.stack import JwtKeys, Stack, User, register_user
 
 
 @pytest.fixture(scope="module")

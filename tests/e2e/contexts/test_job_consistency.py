@@ -21,11 +21,11 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from services.contexts import job_repository as repository
-from services.contexts import results_service
-from services.contexts.archive import ArchiveWriter
-from services.contexts.job_events import ProgressStream
-from tests.e2e.contexts.conftest import flat_registry
+from services.contexts.jobs import repository
+from services.contexts.jobs.progress_stream import ProgressStream
+from services.contexts.results import service as results_service
+from services.contexts.results.archive import ArchiveWriter
+from tests.support.contexts import flat_registry
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 Frames = list[tuple[str, str, Any]]

@@ -7,8 +7,8 @@ import uuid
 import httpx
 import pytest
 
-from tests.conftest import UserFactory
-from tests.e2e.contexts.conftest import JOBS, flat_registry, submit
+from tests.support.contexts import JOBS, flat_registry, submit
+from tests.support.stack import UserFactory
 
 READS = ["", "/summary", "/contexts", "/contexts/backend_task_00000", "/registry", "/archive"]
 

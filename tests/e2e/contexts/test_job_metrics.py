@@ -10,10 +10,10 @@ import httpx
 
 from services.contexts.queues import GENERATE_QUEUE
 from shared.messaging import connect, dead_letter_queue_name
-from tests.conftest import UserFactory
-from tests.e2e.contexts.conftest import ContextsStack, flat_registry, submit, wait_finished
+from tests.support.contexts import ContextsStack, flat_registry, submit, wait_finished
 from tests.support.metrics import Sample, scrape, value
 from tests.support.rabbit import Vhost, get_message
+from tests.support.stack import UserFactory
 
 
 def workers_metrics(stack: ContextsStack) -> list[Sample]:

@@ -9,8 +9,7 @@ from typing import Any
 
 import httpx
 
-from tests.conftest import UserFactory
-from tests.e2e.contexts.conftest import (
+from tests.support.contexts import (
     JOBS,
     flat_registry,
     iter_events,
@@ -18,6 +17,7 @@ from tests.e2e.contexts.conftest import (
     submit,
     wait_finished,
 )
+from tests.support.stack import UserFactory
 
 
 def test_events_arrive_while_the_job_runs(

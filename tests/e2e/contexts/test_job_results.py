@@ -19,8 +19,7 @@ import pytest
 from services.contexts.generation.registry import PlannedTask, parse_registry
 from services.contexts.generation.summary import NO_TASKS_TEXT
 from services.contexts.generation.verification import verify_context
-from tests.conftest import User, register_user
-from tests.e2e.contexts.conftest import (
+from tests.support.contexts import (
     JOBS,
     ContextsStack,
     expected,
@@ -30,6 +29,7 @@ from tests.e2e.contexts.conftest import (
     submit,
     wait_finished,
 )
+from tests.support.stack import User, register_user
 
 SAMPLES = ("flat", "tree")
 

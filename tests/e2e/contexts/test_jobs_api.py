@@ -7,16 +7,16 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import User, UserFactory
-from tests.e2e.contexts.conftest import (
+from tests.support.contexts import (
     JOBS,
-    SAMPLES,
     ContextsStack,
     expected,
     flat_registry,
     sample_request,
     submit,
 )
+from tests.support.samples import SAMPLES
+from tests.support.stack import User, UserFactory
 
 EXPECTED_JOB_FIELDS = {
     "job_id", "status", "total_tasks", "done", "failed", "skipped", "not_qualifying",

@@ -16,8 +16,7 @@ import asyncpg
 import httpx
 from sqlalchemy.engine import make_url
 
-from tests.conftest import UserFactory
-from tests.e2e.contexts.conftest import (
+from tests.support.contexts import (
     JOBS,
     ContextsStack,
     StartWorker,
@@ -25,6 +24,7 @@ from tests.e2e.contexts.conftest import (
     submit,
     wait_finished,
 )
+from tests.support.stack import UserFactory
 
 TOTAL = 400
 

@@ -26,9 +26,10 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from shared.consumer import REASON_HEADER
 from shared.settings import REPO_ROOT
-from tests.conftest import User, UserFactory
-from tests.e2e.contexts.conftest import JOBS, SAMPLES, ContextsStack, sample_request
+from tests.support.contexts import JOBS, ContextsStack, sample_request
 from tests.support.rabbit import get_message
+from tests.support.samples import SAMPLES
+from tests.support.stack import User, UserFactory
 
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 DEAD_LETTERS = "contexts.jobs.submit.dead"

@@ -15,8 +15,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from services.contexts.queues import GENERATE_DELIVERY_LIMIT, GENERATE_QUEUE, TASK_REQUESTED
 from shared.consumer import REASON_HEADER
 from shared.messaging import Envelope, connect, dead_letter_queue_name, to_message
-from tests.conftest import UserFactory
-from tests.e2e.contexts.conftest import (
+from tests.support.contexts import (
     JOBS,
     ContextsStack,
     StartWorker,
@@ -25,6 +24,7 @@ from tests.e2e.contexts.conftest import (
     wait_finished,
 )
 from tests.support.rabbit import Vhost, death_reason, get_message
+from tests.support.stack import UserFactory
 
 
 async def test_unreadable_work_is_dead_lettered_with_a_reason_and_jobs_still_complete(

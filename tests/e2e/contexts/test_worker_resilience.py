@@ -22,8 +22,7 @@ from sqlalchemy.engine import make_url
 
 from services.contexts.generation.generators import TemplateGenerator
 from services.contexts.generation.planned_task import PlannedTask
-from tests.conftest import User, UserFactory
-from tests.e2e.contexts.conftest import (
+from tests.support.contexts import (
     JOBS,
     ContextsStack,
     flat_registry,
@@ -33,6 +32,7 @@ from tests.e2e.contexts.conftest import (
 from tests.support.openai_server import OpenAIServer, Reply, delayed, text_reply
 from tests.support.processes import ServiceProcess, start_service
 from tests.support.rabbit import Vhost, rabbitmqctl
+from tests.support.stack import User, UserFactory
 
 WORKER_FACTORY = "services.contexts.worker.app:create_app"
 StartWorker = Callable[..., ServiceProcess]
@@ -250,7 +250,7 @@ async def test_sigterm_finishes_the_batch_in_flight_and_loses_nothing(
     }
     # The rest waits in the queue for another worker (the broker's counts lag a little).
     wait_queue(vhost, "contexts.generate", lambda ready: ready >= total - len(done))
-    assert "batch consumer stopped" in worker.log()
+    assert "consumer stopped" in worker.log()
 
     # Another worker finishes the job: every task generated once.
     with OpenAIServer(lambda body: text_reply(documents[_task_in(body, documents)])) as server:

@@ -1,40 +1,26 @@
-"""HTTP routes for what a job produced: summary, contexts, registry, archive, events.
+"""HTTP routes for what a job produced: summary, contexts, registry, archive.
 
 All under ``/api/v1/contexts/jobs/{job_id}``, all for the job's owner only (404 for
-anyone else, exactly like a missing job).
+anyone else, exactly like a missing job). The job itself and its progress stream are in
+``jobs/controller.py``.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, get
-from litestar.di import NamedDependency
+from litestar import Controller, Response, get
 from litestar.openapi import ResponseSpec
-from litestar.params import HeaderParameter, PathParameter
+from litestar.params import PathParameter
 from litestar.response import Stream
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contexts import archive as archives
-from services.contexts import results_service as results
-from services.contexts.controllers import BASE_PATH, ONE_JOB, AuthRequest, JobId
-from services.contexts.job_events import ProgressStream, event_body, told_everything
-from services.contexts.jobs_service import owned_job
-from services.contexts.schemas import ContextList
-from services.contexts.settings import ContextsSettings
-from shared.openapi import event_stream
-from shared.tokens import AccessClaims
+from services.contexts.http_api import BASE_PATH, ONE_JOB, AuthRequest, JobId
+from services.contexts.results import archive as archives
+from services.contexts.results import service as results
+from services.contexts.results.schemas import ContextList
+from shared.platform import Session
 
-Session = NamedDependency[AsyncSession]
 TaskId = Annotated[str, PathParameter(description="The task's id in the registry")]
-LastEventId = Annotated[
-    str | None,
-    HeaderParameter(
-        name="last-event-id",
-        description="Sent by a reconnecting EventSource: 204 once the job's stream is complete",
-    ),
-]
 
 
 class ResultsController(Controller):
@@ -103,42 +89,4 @@ class ResultsController(Controller):
             archives.stream(writer),
             media_type="application/gzip",
             headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
-
-    @get(
-        "/events",
-        summary="Progress as Server-Sent Events (task, batch, then a final job event)",
-        raises=ONE_JOB,
-        responses={
-            200: event_stream("`task`, `batch` and a final `job` event; ends with the job"),
-            204: ResponseSpec(
-                None, description="Last-Event-ID shows the client has seen the whole stream"
-            ),
-        },
-    )
-    async def events(
-        self,
-        request: Request[str, AccessClaims, Any],
-        session: Session,
-        job_id: JobId,
-        last_event_id: LastEventId = None,
-    ) -> Stream | Response[None]:
-        job = await owned_job(session, request.user, job_id)
-        await session.close()  # the stream opens its own short sessions
-        if last_event_id is not None and told_everything(job, last_event_id):
-            # A browser's EventSource reconnects after the stream ends; 204 stops it.
-            return Response(None, status_code=204)
-        settings: ContextsSettings = request.app.state.settings
-        progress = ProgressStream(job.id, job.user_id)
-        body = event_body(
-            request.app.state.sessionmaker,
-            progress,
-            poll_interval=settings.events_poll_interval,
-            heartbeat=settings.events_heartbeat,
-            expires_at=min(request.auth.expires_at, time.time() + 24 * 3600),
-        )
-        return Stream(
-            body,
-            media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

@@ -1,13 +1,13 @@
 """What a job produced: its contexts, the updated registry, the archive, the summary text.
 
 Each function first finds the caller's job (404 for anyone else's, see
-:func:`jobs_service.owned_job`), then reads what the worker stored. Only tasks whose
-context is stored (``done``) count as generated: the updated registry marks exactly those
-``context_ready``, and the archive holds exactly their files. The reads that take several
-queries (registry, archive, summary) run in one snapshot of the database, so for a job
-still running they describe one moment of it: the archive of a running job holds the
-contexts stored so far and a registry marking exactly those, never a file without its
-registry status or one twice.
+:func:`services.contexts.jobs.service.owned_job`), then reads what the worker stored.
+Only tasks whose context is stored (``done``) count as generated: the updated registry
+marks exactly those ``context_ready``, and the archive holds exactly their files. The
+reads that take several queries (registry, archive, summary) run in one snapshot of the
+database, so for a job still running they describe one moment of it: the archive of a
+running job holds the contexts stored so far and a registry marking exactly those, never
+a file without its registry status or one twice.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contexts import job_repository as repository
-from services.contexts.archive import ArchiveWriter, build_archive
 from services.contexts.generation.registry import updated_registry
 from services.contexts.generation.summary import (
     NO_TASKS_TEXT,
@@ -28,8 +26,11 @@ from services.contexts.generation.summary import (
     SummaryInput,
     summary_text,
 )
-from services.contexts.jobs_service import Id, owned_job
-from services.contexts.schemas import FUNCTION_TYPES, ContextItem, ContextList
+from services.contexts.jobs import repository
+from services.contexts.jobs.service import Id, owned_job
+from services.contexts.results.archive import ArchiveWriter, build_archive
+from services.contexts.results.schemas import ContextItem, ContextList
+from services.contexts.schemas import FUNCTION_TYPES
 from shared.errors import NotFound
 
 ARCHIVE_PAGE = 500  # contexts read per query while the archive is written

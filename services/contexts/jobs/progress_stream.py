@@ -24,6 +24,9 @@ as the job has not run again since (a retried job finishes at another time). Qui
 get a comment line every ``EVENTS_HEARTBEAT`` seconds so proxies keep the connection
 open. The stream also ends when the access token it was opened with expires (the client
 reconnects with a new one).
+
+:func:`open_stream` does all of this for the route (``jobs/controller.py``), which only
+turns its answer into HTTP; the framing, heartbeats and end time are ``shared/sse.py``'s.
 """
 
 from __future__ import annotations
@@ -40,13 +43,16 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from services.contexts import job_repository as repository
-from services.contexts.job_repository import FinishedKey
+from services.contexts.jobs import repository
+from services.contexts.jobs.repository import FinishedKey
+from services.contexts.jobs.service import Id, owned_job
 from services.contexts.schemas import FINISHED_STATUSES
+from services.contexts.settings import ContextsSettings
+from shared import sse
 
 CLIENT_RETRY_MS = 3000
+MAX_STREAM_SECONDS = 24 * 3600  # a stream ends after a day, even if its token lives on
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_encoder = msgspec.json.Encoder()
 
 
 class TaskFinished(msgspec.Struct):
@@ -91,14 +97,6 @@ def told_everything(job: Any, last_event_id: str) -> bool:
         return False
     _, dash, stamp = last_event_id.partition("-")
     return bool(dash) and stamp == finish_stamp(job)
-
-
-def frame(event: str, event_id: str, data: msgspec.Struct) -> bytes:
-    return b"event: %s\nid: %s\ndata: %s\n\n" % (
-        event.encode(),
-        event_id.encode(),
-        _encoder.encode(data),
-    )
 
 
 @dataclass
@@ -154,7 +152,9 @@ class ProgressStream:
                 failed=job.failed,
             )
             self.sequence += 1
-            frames.append(frame("job", f"{self.sequence}-{finish_stamp(job)}", final))
+            frames.append(
+                sse.json_frame(final, event="job", id=f"{self.sequence}-{finish_stamp(job)}")
+            )
         return frames, finished
 
     async def _catch_up(self, session: AsyncSession, job_id: uuid.UUID) -> list[Any]:
@@ -217,29 +217,49 @@ class ProgressStream:
 
     def _frame(self, event: str, data: msgspec.Struct) -> bytes:
         self.sequence += 1
-        return frame(event, str(self.sequence), data)
+        return sse.json_frame(data, event=event, id=str(self.sequence))
 
 
-async def event_body(
+async def progress_frames(
     sessionmaker: async_sessionmaker[AsyncSession],
     progress: ProgressStream,
     *,
     poll_interval: float,
-    heartbeat: float,
-    expires_at: float,
 ) -> AsyncIterator[bytes]:
-    """The response body: a preamble, then the frames of each look until the job ends."""
-    yield b"retry: %d\n: job %s\n\n" % (CLIENT_RETRY_MS, str(progress.job_id).encode())
-    quiet_since = time.monotonic()
-    while time.time() < expires_at:
+    """The frames of each look (one chunk a look), until the job ends."""
+    while True:
         async with sessionmaker() as session:
             frames, finished = await progress.look(session)
         if frames:
             yield b"".join(frames)
-            quiet_since = time.monotonic()
         if finished:
             return
-        if time.monotonic() - quiet_since >= heartbeat:
-            yield b": heartbeat\n\n"
-            quiet_since = time.monotonic()
         await asyncio.sleep(poll_interval)
+
+
+async def open_stream(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    user_id: Id,
+    job_id: Id,
+    *,
+    last_event_id: str | None,
+    settings: ContextsSettings,
+    token_expires_at: float,
+) -> AsyncIterator[bytes] | None:
+    """The body of the caller's job's stream (404 for anyone else's), or None when
+    ``last_event_id`` shows the client has seen all of it.
+
+    ``session`` only finds the job and is closed then: the stream opens its own short
+    sessions from ``sessionmaker``."""
+    job = await owned_job(session, user_id, job_id)
+    await session.close()
+    if last_event_id is not None and told_everything(job, last_event_id):
+        return None
+    progress = ProgressStream(job.id, job.user_id)
+    return sse.stream_body(
+        progress_frames(sessionmaker, progress, poll_interval=settings.events_poll_interval),
+        preamble=sse.comment(f"job {job.id}", retry_ms=CLIENT_RETRY_MS),
+        heartbeat=settings.events_heartbeat,
+        until=min(token_expires_at, time.time() + MAX_STREAM_SECONDS),
+    )

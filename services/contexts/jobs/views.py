@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.contexts import job_repository as repository
-from services.contexts.schemas import FUNCTION_TYPES, BatchView, JobSummary, JobView
+from services.contexts.jobs import repository
+from services.contexts.jobs.schemas import BatchView, JobSummary, JobView
+from services.contexts.schemas import FUNCTION_TYPES
 
 
 async def job_resource(session: AsyncSession, job: Row[Any]) -> JobView:

@@ -17,7 +17,8 @@ from typing import Any
 import msgspec
 from aio_pika.abc import AbstractIncomingMessage
 
-from services.contexts.schemas import JobRequest
+from services.contexts.intake.schemas import JobRequest
+from shared.consumer import Refused
 from shared.errors import AppError, Unauthorized, ValidationFailed
 from shared.tokens import TokenVerifier
 
@@ -29,13 +30,9 @@ _KEY_NAMESPACE = uuid.UUID("6f1c3f0e-3c55-4d8e-9a39-3f3b8b7f0c21")
 _request_decoder = msgspec.json.Decoder(JobRequest)
 
 
-class Rejected(Exception):
-    """The message can never be processed; ``reason`` goes into its dead letter."""
-
-    def __init__(self, reason: str, *, error: AppError | None = None) -> None:
-        self.reason = reason
-        self.error = error
-        super().__init__(reason)
+class Rejected(Refused):
+    """The message can never be processed; ``reason`` goes into its dead letter and its
+    error reply, ``error`` (the domain error) gives the reply its code and details."""
 
 
 @dataclass(frozen=True)
@@ -112,8 +109,8 @@ def rejection_reason(error: ValidationFailed) -> str:
     return reason if not where or str(where) in error.message else f"{reason} (at {where})"
 
 
-def error_body(rejected: Rejected) -> bytes:
-    error = rejected.error
+def error_body(rejected: Refused) -> bytes:
+    error = rejected.error if isinstance(rejected.error, AppError) else None
     code = error.code if error is not None else "VALIDATION_ERROR"
     details: dict[str, Any] = error.details if error is not None else {}
     return msgspec.json.encode(

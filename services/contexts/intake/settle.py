@@ -1,5 +1,5 @@
-"""Helpers of the submit consumer: finding an earlier copy's job, settling deliveries,
-waiting out a database outage and answering ``reply_to``."""
+"""Helpers of the submit consumer: finding an earlier copy's job, the delay before a
+failed delivery is tried again, and answering ``reply_to``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.contexts.intake.message import Rejected, Reply, Submission
 from services.contexts.models import JobModel
-from services.contexts.submit_message import AUTHORIZATION_HEADER, Rejected, Reply, Submission
-from shared.consumer import dead_letter_copy
 from shared.consumer.delivery import previous_deliveries, redelivery_delay
 from shared.messaging import CONTENT_TYPE, CORRELATION_HEADER
 
@@ -39,15 +38,6 @@ async def earlier_reply(session: AsyncSession, submission: Submission) -> Reply:
     if row is None:
         raise Rejected("duplicate message_id: the job of the earlier message no longer exists")
     return Reply(job_id=row.id, total_tasks=row.total_tasks, sub_batches=row.sub_batches)
-
-
-def dead_letter_without_token(message: AbstractIncomingMessage, reason: str) -> aio_pika.Message:
-    """The dead letter of a refused submission: a copy with the reason, minus the token."""
-    copy = dead_letter_copy(message, reason)
-    copy.headers = {
-        name: value for name, value in copy.headers.items() if name.lower() != AUTHORIZATION_HEADER
-    }
-    return copy
 
 
 def retry_delay(message: AbstractIncomingMessage) -> float:

@@ -26,10 +26,10 @@ from typing import Any
 
 from rich.console import Console
 
-from services.contexts.cli.amqp import submit_over_amqp
-from services.contexts.cli.gateway_client import USAGE_ERROR, CliError, Gateway
-from services.contexts.cli.progress import follow
-from services.contexts.cli.project import (
+from contexts_cli.amqp import submit_over_amqp
+from contexts_cli.gateway_client import USAGE_ERROR, CliError, Gateway
+from contexts_cli.progress import follow
+from contexts_cli.project import (
     TASKS_DIR,
     Project,
     ProjectError,

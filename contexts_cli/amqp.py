@@ -18,9 +18,12 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractIncomingMessage
 
-from services.contexts.cli.gateway_client import CliError
-from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_ROUTING_KEY
+from contexts_cli.gateway_client import CliError
 
+# The platform's published contract for submitting a job over AMQP (docs/messaging.md,
+# "Submitting a job over AMQP"); the CLI is a client and imports nothing of the service.
+SUBMIT_EXCHANGE = "contexts"
+SUBMIT_ROUTING_KEY = "jobs.submit"
 DIRECT_REPLY_TO = "amq.rabbitmq.reply-to"
 
 

@@ -16,9 +16,11 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 
-from services.contexts.cli.gateway_client import CliError, Gateway
-from services.contexts.schemas import FINISHED_STATUSES
+from contexts_cli.gateway_client import CliError, Gateway
 
+# The job statuses that change no more (unless the job is retried): the platform's
+# published contract for ``GET /api/v1/contexts/jobs/{id}`` (docs/contexts.md, "status").
+FINISHED_STATUSES = ("completed", "completed_with_errors", "failed")
 REFRESH_INTERVAL = 0.25  # seconds between two reads of the job while events pour in
 POLL_INTERVAL = 1.0  # without an event stream
 # Above this many sub-batches only the ones in progress get a bar (plus the total).

@@ -1,0 +1,1 @@
+"""Submission of jobs over HTTP and AMQP: the checks and plan of a registry, and the consumer."""

@@ -1,0 +1,1 @@
+"""Jobs: the HTTP API of a job (submit, list, get, retry, progress), its storage and views."""

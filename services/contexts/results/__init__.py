@@ -1,0 +1,1 @@
+"""What a job produced: the summary, the contexts, the updated registry and the archive."""
