@@ -12,7 +12,7 @@ import aiormq
 import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
-from shared.messaging import Envelope, MalformedMessage, from_message
+from shared.messaging import CORRELATION_HEADER, Envelope, MalformedMessage, from_message
 from shared.metrics import MESSAGES_ACKED, MESSAGES_REQUEUED
 
 logger = logging.getLogger("shared.consumer")
@@ -48,6 +48,12 @@ def previous_deliveries(message: AbstractIncomingMessage) -> int:
     """How often the broker delivered this message before (quorum queues count)."""
     count = (message.headers or {}).get("x-delivery-count", 0)
     return count if isinstance(count, int) else 0
+
+
+def correlation_id(message: AbstractIncomingMessage) -> str:
+    """The request id a message carries (its logs are tagged with it), or ``-``."""
+    header = (message.headers or {}).get(CORRELATION_HEADER)
+    return message.correlation_id or (header if isinstance(header, str) else None) or "-"
 
 
 def redelivery_delay(deliveries_before: int, first: float, cap: float) -> float:

@@ -2,26 +2,23 @@
 
 What it does with a :class:`~shared.consumer.subscription.Subscription` (docs/design.md §4):
 
-1. It starts in the background: while the broker cannot be reached it tries again
-   (doubling, capped), so a service comes up without it; ``is_consuming`` says when it
-   consumes (readiness). The robust connection restores channel and consumer after a
-   reconnect.
+1. It starts in the background, trying again (doubling, capped) while the broker cannot
+   be reached; ``is_consuming`` says when it consumes (readiness). The robust connection
+   restores channel and consumer after a reconnect.
 2. Deliveries are handed over at once (aiormq cancels its delivery tasks when a channel
-   dies) and cut into batches (``Policy``). Each is *read* first: one that cannot be read
-   is dead-lettered with the reason (``x-death-reason``) and acked, never handled.
-3. The handler gets the batch. It commits its own work and returns the deliveries it
-   wants to see again, each with a delay; every other delivery is acked once it returns.
-   It may refuse the batch (:class:`~shared.consumer.delivery.Refused`): dead letters.
-4. A handler that raises acks nothing. While the dependency is down the batch is held
-   and tried again once it answers; otherwise it goes back to the queue after a delay
-   that doubles with the deliveries' count. A delivery waiting for its retry is held
-   unacked, so a crash meanwhile loses nothing.
-5. :meth:`Consumer.stop` cancels the consumer, lets the batches in flight finish (and be
-   acked) within the grace period and hands everything else back to the queue at once.
+   dies), cut into batches (``Policy``) and *read*: one that cannot be read is
+   dead-lettered with the reason (``x-death-reason``) and acked, never handled.
+3. The handler commits its own work and returns the deliveries it wants to see again,
+   each with a delay; the others are acked once it returns. It may refuse the batch
+   (:class:`~shared.consumer.delivery.Refused`): dead letters.
+4. A handler that raises acks nothing: while the dependency is down the batch is held
+   and tried again once it answers, otherwise it goes back to the queue after a delay
+   doubling with the deliveries' count (held unacked meanwhile: a crash loses nothing).
+5. :meth:`Consumer.stop` cancels the consumer, lets the batches in flight finish within
+   the grace period and hands everything else back to the queue at once.
 
-Settling a delivery of a channel that died since (a reconnect) is logged and ignored: the
-broker redelivers it, and idempotent handlers (a claim, see ``shared.consumer.claimed``)
-recognise the copy.
+Settling a delivery of a channel that died since is logged and ignored: the broker
+redelivers it, and idempotent handlers (``shared.consumer.claimed``) recognise the copy.
 """
 
 from __future__ import annotations
@@ -46,6 +43,7 @@ from shared.consumer.delivery import (
     Refused,
     Retries,
     consuming,
+    correlation_id,
     redelivery_delay,
     settle,
     stop_consuming,
@@ -54,7 +52,6 @@ from shared.consumer.inbox import Inbox
 from shared.consumer.subscription import Subscription
 from shared.logging import request_id_var
 from shared.messaging import (
-    CORRELATION_HEADER,
     MalformedMessage,
     dead_letter_queue_name,
     declare_exchanges,
@@ -190,7 +187,7 @@ class Consumer:
                 for message in messages:
                     await self._settle(message.nack(requeue=True), "nack")
                 return
-            request_id_var.set(_correlation_id(messages[0]) if messages else "-")
+            request_id_var.set(correlation_id(messages[0]) if messages else "-")
             try:
                 await self._process(messages)
             except Exception:  # never let one batch take the consumer down
@@ -305,8 +302,3 @@ class Consumer:
 
     async def _settle(self, outcome: Awaitable[None], what: str) -> None:
         await settle(outcome, what, self.queue)
-
-
-def _correlation_id(message: AbstractIncomingMessage) -> str:
-    header = (message.headers or {}).get(CORRELATION_HEADER)
-    return message.correlation_id or (header if isinstance(header, str) else None) or "-"

@@ -59,9 +59,9 @@ class BrokerPlugin(InitPluginProtocol):
         self.broker = Broker(settings.amqp_url, name=settings.service_name)
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        # Entered before the hooks of plugins listed after this one, so it is closed after
-        # they stopped (the outbox's relays, the consumers).
-        app_config.lifespan.append(self._lifespan)
+        # First in the lifespan list, so it is closed after every other hook that uses the
+        # connection stopped (the app's own, the outbox's relays, the consumers).
+        app_config.lifespan.insert(0, self._lifespan)
         app_config.dependencies["broker"] = Provide(lambda: self.broker, sync_to_thread=False)
         return app_config
 
