@@ -10,7 +10,7 @@ refresh token's family stays revoked while the request is refused).
 Handlers that must commit before they answer (a chat turn stores the user's message
 before the model runs, then streams) take the ``sessionmaker`` and manage their own
 transactions: that is the one stated exception. ``reader`` is a bare asyncpg connection
-for hot single-statement reads (see :func:`shared.db.provide_reader`).
+for hot single-statement reads (see :func:`shared.db.reader_connection`).
 """
 
 from __future__ import annotations
@@ -53,8 +53,8 @@ class DatabasePlugin(InitPluginProtocol):
         return self._sessionmaker
 
     def on_app_init(self, app_config: AppConfig) -> AppConfig:
-        # First in the lifespan list: every later hook (relays, consumers) may use the
-        # engine, and it is disposed of last, after their work is done.
+        # At the front of the lifespan list: every later hook (relays, consumers) may use
+        # the engine, and it is disposed of after their work is done.
         app_config.lifespan.insert(0, self._lifespan)
         app_config.dependencies.update(
             {
