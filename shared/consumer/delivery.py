@@ -71,9 +71,12 @@ Accepts = Mapping[tuple[str, int], type[Any] | None]
 DependencyCheck = Callable[[], Awaitable[bool]]
 
 
-def decode(message: AbstractIncomingMessage, accepts: Accepts) -> Delivery:
-    """The delivery of ``message``; :class:`MalformedMessage` when it is not acceptable."""
+def decode(message: AbstractIncomingMessage, accepts: Accepts | None) -> Delivery:
+    """The delivery of ``message``; :class:`MalformedMessage` when it is not acceptable
+    (``accepts`` None: any envelope, its data as sent)."""
     envelope = from_message(message)
+    if accepts is None:
+        return Delivery(message, envelope.data, envelope)
     key = (envelope.type, envelope.version)
     if key not in accepts:
         raise MalformedMessage(f"unknown type/version {envelope.type!r} v{envelope.version}")

@@ -44,6 +44,7 @@ from shared.consumer.delivery import (
     Retries,
     consuming,
     correlation_id,
+    previous_deliveries,
     redelivery_delay,
     settle,
     stop_consuming,
@@ -210,7 +211,7 @@ class Consumer:
                 await self._dead_letter(delivery.message, refused)
             return
         except Exception:
-            delay = self._failure_delay(deliveries)
+            delay = self._failure_delay([delivery.message for delivery in deliveries])
             logger.exception(
                 "handler failed; requeued after %.1fs",
                 delay,
@@ -263,8 +264,8 @@ class Consumer:
                 return True
             delay = min(delay * 2, self.policy.max_retry_delay)
 
-    def _failure_delay(self, deliveries: list[Delivery]) -> float:
-        deliveries_before = max(delivery.previous_deliveries for delivery in deliveries)
+    def _failure_delay(self, messages: list[AbstractIncomingMessage]) -> float:
+        deliveries_before = max(previous_deliveries(message) for message in messages)
         policy = self.policy
         return redelivery_delay(deliveries_before, policy.retry_delay, policy.max_retry_delay)
 
@@ -293,7 +294,7 @@ class Consumer:
         redacted = {name.lower() for name in self.policy.redact_headers}
         copy.headers = {k: v for k, v in copy.headers.items() if k.lower() not in redacted}
         if not await publish_dead_letter(self._dead_letters, copy, self.queue):
-            self._hold(message, self._failure_delay([Delivery(message, None)]))
+            self._hold(message, self._failure_delay([message]))
             return  # not confirmed: keep the original, try again later
         if self.subscription.on_refused is not None:
             with contextlib.suppress(Exception):  # an answer to a refusal is a courtesy

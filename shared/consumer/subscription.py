@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
 
 from shared.consumer.delivery import Accepts, BatchHandler, Delivery, DependencyCheck, decode
-from shared.messaging import MalformedMessage, declare_work_queue, from_message
+from shared.messaging import MalformedMessage, declare_work_queue
 from shared.messaging.topology import DEFAULT_DELIVERY_LIMIT
 
 # Reads one message; raises MalformedMessage (or Refused) with the reason it cannot be used.
@@ -27,9 +27,6 @@ def envelopes(accepts: Accepts | None) -> Reader:
     (``None``: any envelope, its data as sent)."""
 
     async def read(message: AbstractIncomingMessage) -> Delivery:
-        if accepts is None:
-            envelope = from_message(message)
-            return Delivery(message, envelope.data, envelope)
         return decode(message, accepts)
 
     return read
