@@ -16,6 +16,9 @@ from urllib.parse import quote
 import httpx
 
 USAGE_ERROR = 2  # exit code: bad usage, credentials, input or connection
+# How a personal access token starts (docs/design.md §2); the gateway takes one in place of
+# an access token.
+PERSONAL_TOKEN_PREFIX = "tdp_"  # noqa: S105 - the marker of the format, not a secret
 JOBS = "/api/v1/contexts/jobs"
 
 
@@ -182,6 +185,8 @@ def describe_error(response: httpx.Response) -> str:
         text += f" (at {details['where']})"
     if response.status_code == 401:
         text += " - check --token, or --email and --password"
+    elif error.get("code") == "INSUFFICIENT_SCOPE":
+        text += " - the personal access token needs the contexts scope"
     elif response.status_code == 413:
         text += " - the gateway limits job bodies (CONTEXTS_MAX_BODY_BYTES); try --via amqp"
     elif response.status_code == 503:

@@ -27,7 +27,7 @@ from typing import Any
 from rich.console import Console
 
 from contexts_cli.amqp import submit_over_amqp
-from contexts_cli.gateway_client import USAGE_ERROR, CliError, Gateway
+from contexts_cli.gateway_client import PERSONAL_TOKEN_PREFIX, USAGE_ERROR, CliError, Gateway
 from contexts_cli.progress import follow
 from contexts_cli.project import (
     TASKS_DIR,
@@ -69,7 +69,9 @@ def parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     generate.add_argument(
         "--token", default=env("CONTEXTS_TOKEN"),
-        help="an access token instead of email and password (env CONTEXTS_TOKEN)",
+        help="instead of email and password: a personal access token (tdp_..., made with "
+        "POST /api/v1/auth/tokens, with the contexts scope; it outlives a long job), or a "
+        "login's access token (valid 15 minutes). Better: env CONTEXTS_TOKEN",
     )  # fmt: skip
     generate.add_argument("--generator", choices=("template", "llm"), default="template")
     generate.add_argument(
@@ -113,6 +115,13 @@ async def generate(arguments: argparse.Namespace, console: Console) -> int:
         arguments.password = _ask_password(arguments.email)
     if not arguments.token and not (arguments.email and arguments.password):
         raise CliError("credentials needed: --token, or --email and --password")
+    if arguments.via == "amqp" and (arguments.token or "").startswith(PERSONAL_TOKEN_PREFIX):
+        # The broker's consumer verifies access tokens itself; only the gateway takes
+        # personal tokens.
+        raise CliError(
+            "--via amqp needs an access token, not a personal access token: "
+            "use --via http, or --email and --password"
+        )
     project = read_project(arguments.project_dir)
     for missing in project.missing_documents:
         console.print(f"note: {missing} is referenced but not in the project", markup=False)

@@ -1,11 +1,17 @@
 """Bearer-token authentication for the internal services.
 
 Each service verifies the JWT itself with the public key; it never trusts a user id in a
-header set by the gateway. Every HTTP method is checked, OPTIONS and HEAD included.
+header set by the gateway. Every HTTP method is checked, OPTIONS and HEAD included, and
+so is the token's scope for the request (shared.scopes).
+
+A refusal on the MCP endpoint also tells an MCP client where the protected resource's
+metadata is (RFC 9728; the MCP authorization spec): :func:`challenge`, used here and by
+the gateway's guard.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
@@ -15,28 +21,70 @@ from litestar.middleware import (
     AuthenticationResult,
     DefineMiddleware,
 )
-from litestar.types import ASGIApp
+from litestar.types import ASGIApp, Scope
 
-from shared.errors import Unauthorized
+from shared.errors import AppError, InsufficientScope, Unauthorized
+from shared.scopes import MCP_PATH, is_mcp_path, request_path, require_scope, required_scopes
 from shared.tokens import TokenVerifier
 
 PUBLIC_PATHS = ["^/health/", "^/schema", "^/metrics$"]
+# RFC 9728 §3.1: the metadata of the resource `<base>/mcp` lives at this path of `<base>`.
+MCP_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource" + MCP_PATH
+# A Host header we are willing to repeat in a response header: a name or address, a port.
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 
 
 class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(self, app: ASGIApp, *, verifier: TokenVerifier, **options: Any) -> None:
+    def __init__(
+        self, app: ASGIApp, *, verifier: TokenVerifier, public_url: str = "", **options: Any
+    ) -> None:
         super().__init__(app, **options)
         self.verifier = verifier
+        self.public_url = public_url
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        claims = self.verifier.verify_header(connection.headers.get("authorization"))
+        scope = connection.scope
+        try:
+            claims = self.verifier.verify_header(connection.headers.get("authorization"))
+            require_scope(claims, required_scopes(scope["method"], request_path(scope)))  # type: ignore[typeddict-item]
+        except (Unauthorized, InsufficientScope) as exc:
+            raise challenge(exc, scope, self.public_url) from None
         return AuthenticationResult(user=claims.user_id, auth=claims)
 
 
-def bearer_auth(verifier: TokenVerifier) -> DefineMiddleware:
+def bearer_auth(verifier: TokenVerifier, *, public_url: str = "") -> DefineMiddleware:
     return DefineMiddleware(
-        BearerAuthMiddleware, verifier=verifier, exclude=PUBLIC_PATHS, exclude_http_methods=[]
+        BearerAuthMiddleware,
+        verifier=verifier,
+        public_url=public_url,
+        exclude=PUBLIC_PATHS,
+        exclude_http_methods=[],
     )
+
+
+def public_base_url(scope: Scope, public_url: str) -> str:
+    """The platform's public URL: ``PUBLIC_URL`` when set, else this request's scheme and
+    host (a Host header that is not a plain host name, address and port is not repeated:
+    the server's own address is used instead)."""
+    if public_url:
+        return public_url.rstrip("/")
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), "")
+    if not _HOST.match(host):
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+def challenge(exc: Unauthorized | InsufficientScope, scope: Scope, public_url: str) -> AppError:
+    """``exc`` (a 401 or 403 of the token check); on the MCP endpoint its
+    ``WWW-Authenticate`` also names the resource's metadata document."""
+    if not is_mcp_path(request_path(scope)):
+        return exc
+    metadata = public_base_url(scope, public_url) + MCP_RESOURCE_METADATA_PATH
+    current = exc.headers.get("WWW-Authenticate", "Bearer")
+    separator = " " if current == "Bearer" else ", "
+    exc.headers["WWW-Authenticate"] = f'{current}{separator}resource_metadata="{metadata}"'
+    return exc
 
 
 def user_id(subject: uuid.UUID | str) -> uuid.UUID:

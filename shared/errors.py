@@ -77,6 +77,21 @@ class Unauthorized(AppError):
         super().__init__(message, **kwargs)
 
 
+class InsufficientScope(AppError):
+    """A valid token whose scopes do not cover the request (RFC 6750's insufficient_scope)."""
+
+    status_code, code, message = 403, "INSUFFICIENT_SCOPE", "The token lacks the scope needed"
+
+    def __init__(self, needed: list[str]) -> None:
+        wanted = " ".join(needed)
+        which = needed[0] if len(needed) == 1 else "one of " + ", ".join(needed)
+        super().__init__(
+            f"This token lacks the scope this request needs: {which}",
+            details={"required_scopes": needed},
+            headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{wanted}"'},
+        )
+
+
 class InvalidCredentials(AppError):
     status_code, code, message = 401, "INVALID_CREDENTIALS", "Invalid email or password"
 

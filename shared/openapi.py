@@ -12,7 +12,8 @@ one place:
   description and an example per error code it can carry (``shared.openapi_errors``);
 - the errors every operation of a kind can give are added by rule, so no handler has to
   repeat them: 401 (and the bearer security requirement) for authenticated operations,
-  413 where there is a body, 503 where the handler uses the database, plus the service's
+  403 ``INSUFFICIENT_SCOPE`` where the path needs a scope (``shared.scopes``), 413 where
+  there is a body, 503 where the handler uses the database, plus the service's
   ``common`` errors (the gateway's rate limit, 429);
 - a request body object that refuses unknown fields (a msgspec Struct with
   ``forbid_unknown_fields``, answered 400 otherwise) says so: ``additionalProperties: false``.
@@ -44,6 +45,7 @@ from litestar.routes import HTTPRoute
 
 from shared.errors import (
     AppError,
+    InsufficientScope,
     PayloadTooLarge,
     ServiceUnavailable,
     Unauthorized,
@@ -59,6 +61,7 @@ from shared.openapi_errors import (
     envelope_schema,
     error_responses,
 )
+from shared.scopes import ordered, required_scopes
 
 # The dependencies the platform plugins provide from the database.
 DATABASE_DEPENDENCIES = frozenset({"session", "reader"})
@@ -119,7 +122,10 @@ def _documented(error: type[Exception]) -> Documented | None:
     return None
 
 
-def _operations(app: Litestar, openapi: OpenAPI) -> Iterable[tuple[HTTPRouteHandler, Operation]]:
+def _operations(
+    app: Litestar, openapi: OpenAPI
+) -> Iterable[tuple[HTTPRouteHandler, Operation, frozenset[str]]]:
+    """Each operation with its handler and the scopes it needs (one of them)."""
     for route in app.routes:
         if not isinstance(route, HTTPRoute):
             continue
@@ -129,13 +135,17 @@ def _operations(app: Litestar, openapi: OpenAPI) -> Iterable[tuple[HTTPRouteHand
         for method, (handler, _) in route.route_handler_map.items():
             operation = getattr(path_item, method.lower(), None)
             if isinstance(operation, Operation) and handler.resolve_include_in_schema():
-                yield handler, operation
+                yield handler, operation, required_scopes(method, route.path)
 
 
 def operation_errors(
-    handler: HTTPRouteHandler, operation: Operation, docs: ErrorDocs
+    handler: HTTPRouteHandler,
+    operation: Operation,
+    docs: ErrorDocs,
+    scopes: frozenset[str] = frozenset(),
 ) -> list[Documented]:
-    """Every error ``operation`` can answer, most specific first."""
+    """Every error ``operation`` (which needs one of ``scopes``) can answer, most specific
+    first."""
     errors: list[Documented] = []
     for raised in handler.raises or ():
         if (documented := _documented(raised)) is not None:
@@ -145,6 +155,8 @@ def operation_errors(
         errors.append(ValidationFailed)
     if not docs.is_public(handler):
         errors.append(Unauthorized)
+        if scopes:
+            errors.append(InsufficientScope(ordered(scopes)))
     if operation.request_body is not None:
         errors.append(PayloadTooLarge)
     if DATABASE_DEPENDENCIES & set(handler.parsed_fn_signature.parameters):
@@ -207,9 +219,9 @@ def document_errors(app: Litestar, docs: ErrorDocs) -> OpenAPI:
         components = openapi.components = Components()
     components.schemas[ENVELOPE] = envelope_schema()
     secured = False
-    for handler, operation in _operations(app, openapi):
+    for handler, operation, scopes in _operations(app, openapi):
         responses = dict(operation.responses or {})
-        documented = error_responses(operation_errors(handler, operation, docs))
+        documented = error_responses(operation_errors(handler, operation, docs, scopes))
         for status, response in list(responses.items()):
             if status.isdigit() and int(status) >= 400 and int(status) not in documented:
                 # Declared by hand (``responses=``): keep its words, use the envelope.

@@ -65,7 +65,8 @@ def bearer_scheme() -> SecurityScheme:
         type="http",
         scheme="bearer",
         bearer_format="JWT",
-        description="The access token from `POST /api/v1/auth/login` (or `/refresh`).",
+        description="The access token from `POST /api/v1/auth/login` (or `/refresh`), or at "
+        "the gateway a personal access token (`tdp_...`, from `POST /api/v1/auth/tokens`).",
     )
 
 

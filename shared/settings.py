@@ -42,6 +42,9 @@ class CommonSettings(msgspec.Struct, kw_only=True):
     jwt_public_key_file: str = str(DEV_KEYS_DIR / "jwt_public.pem")
     jwt_issuer: str = "todo-platform"
     jwt_audience: str = "todo-platform-api"
+    # The platform's public base URL (https://api.example.com), named in what points
+    # clients back to it (the MCP resource metadata); empty: the request's own scheme://host.
+    public_url: str = ""
 
     @property
     def is_production(self) -> bool:

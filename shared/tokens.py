@@ -5,6 +5,11 @@ Verification trusts nothing but the signature made with one of the configured pu
 one algorithm and requires every registered claim we rely on, each of its type: the
 times are JSON numbers (RFC 7519's NumericDate; PyJWT alone would take ``"1700000000"``),
 ``sub`` is a user id (a UUID) and ``jti`` a string. Anything else is a 401.
+
+Two claims limit a token (docs/design.md §2): ``scope``, the space-separated scopes it may
+use (RFC 8693; a token without it may use all of them), and ``pat``, the id of the personal
+access token the gateway minted it for. A ``scope`` that is not a string of known scope
+names, or a ``pat`` that is not an id, is a 401 like any malformed token.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from shared.errors import Unauthorized
+from shared.scopes import ALL_SCOPES, ordered
 
 ALGORITHM = "EdDSA"
 REQUIRED_CLAIMS = ["exp", "iat", "sub", "aud", "iss", "jti"]
@@ -39,6 +45,10 @@ class AccessClaims:
     user_id: str
     token_id: str
     expires_at: int
+    # What the token may do (shared.scopes); a login's token may do everything.
+    scopes: frozenset[str] = ALL_SCOPES
+    # Set when the token stands for a personal access token (the gateway minted it).
+    personal_token_id: str | None = None
 
 
 class TokenVerifier:
@@ -96,20 +106,28 @@ class TokenVerifier:
             raise Unauthorized("Invalid access token") from exc
         if not _well_typed(claims):
             raise Unauthorized("Invalid access token")
+        scope = claims.get("scope")
         return AccessClaims(
             user_id=str(uuid.UUID(claims["sub"])),
             token_id=claims["jti"],
             expires_at=int(claims["exp"]),
+            scopes=ALL_SCOPES if scope is None else frozenset(scope.split(" ")),
+            personal_token_id=claims.get("pat"),
         )
 
     def verify_header(self, authorization: str | None) -> AccessClaims:
         """Verify an ``Authorization: Bearer <jwt>`` header value."""
-        if not authorization:
-            raise Unauthorized("Missing access token")
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise Unauthorized("Authorization header must be 'Bearer <token>'")
-        return self.verify(token.strip())
+        return self.verify(bearer_token(authorization))
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header value; 401 otherwise."""
+    if not authorization:
+        raise Unauthorized("Missing access token")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Authorization header must be 'Bearer <token>'")
+    return token.strip()
 
 
 def _well_typed(claims: dict[str, Any]) -> bool:
@@ -122,14 +140,26 @@ def _well_typed(claims: dict[str, Any]) -> bool:
             return False
     if claims.get("typ") != "access" or not isinstance(claims["jti"], str):
         return False
-    subject = claims["sub"]
-    if not isinstance(subject, str) or len(subject) != 36:
+    if "pat" in claims and not _is_uuid(claims["pat"]):
+        return False
+    if "scope" in claims and not _is_scope(claims["scope"]):
+        return False
+    return _is_uuid(claims["sub"])
+
+
+def _is_uuid(value: Any) -> bool:
+    if not isinstance(value, str) or len(value) != 36:
         return False  # the canonical form only: no braces, no "urn:uuid:" prefix
     try:
-        uuid.UUID(subject)
+        uuid.UUID(value)
     except ValueError:
         return False
     return True
+
+
+def _is_scope(value: Any) -> bool:
+    """Known scope names separated by single spaces (RFC 6749 §3.3), at least one."""
+    return isinstance(value, str) and all(name in ALL_SCOPES for name in value.split(" "))
 
 
 class TokenIssuer:
@@ -143,17 +173,32 @@ class TokenIssuer:
         self._audience = audience
         self.ttl_seconds = ttl_seconds
 
-    def issue(self, user_id: str) -> str:
+    def issue(
+        self,
+        user_id: str,
+        *,
+        scopes: frozenset[str] | None = None,
+        personal_token_id: str | None = None,
+        ttl_seconds: int | None = None,
+    ) -> str:
+        """An access token of ``user_id``; limited to ``scopes`` when given (None: all),
+        standing for the personal token ``personal_token_id`` when given."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "sub": user_id,
             "iss": self._issuer,
             "aud": self._audience,
             "iat": now,
-            "exp": now + self.ttl_seconds,
+            "exp": now + (self.ttl_seconds if ttl_seconds is None else ttl_seconds),
             "jti": uuid.uuid4().hex,
             "typ": "access",
         }
+        if scopes is not None:
+            if not scopes or not scopes <= ALL_SCOPES:
+                raise ValueError(f"scopes must be some of {sorted(ALL_SCOPES)}, got {scopes}")
+            claims["scope"] = " ".join(ordered(scopes))
+        if personal_token_id is not None:
+            claims["pat"] = personal_token_id
         return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self._kid})
 
 

@@ -13,7 +13,7 @@ from litestar.types import ASGIApp
 from services.chat.controllers import ChatController
 from services.chat.engines import open_engine
 from services.chat.settings import ChatSettings
-from services.chat.todos_client import create_session
+from services.chat.todo_tools import TodoTools
 from services.chat.turn import ChatTurns
 from shared.platform import DatabasePlugin, ServicePlugin, serve
 from shared.settings import load_settings
@@ -25,11 +25,12 @@ def create_app() -> ASGIApp:
 
     @asynccontextmanager
     async def chat_turns(app: Litestar) -> AsyncIterator[None]:
-        # The pooled HTTP client the tools reach the todos service with, and the engine
-        # (the model engine owns the model's HTTP client); both closed at shutdown. The
-        # database plugin's lifespan runs first, so its sessionmaker exists already.
-        async with create_session(settings.todos_timeout) as http, open_engine(settings) as engine:
-            app.state.chat_turns = ChatTurns(settings, database.sessionmaker, http, engine)
+        # The todos service's MCP tools (a pooled HTTP transport) and the engine (the model
+        # engine owns the model's HTTP client); both closed at shutdown. The database
+        # plugin's lifespan runs first, so its sessionmaker exists already.
+        tools = TodoTools(settings.todos_url, settings.todos_timeout)
+        async with tools.lifespan(), open_engine(settings) as engine:
+            app.state.chat_turns = ChatTurns(settings, database.sessionmaker, tools, engine)
             yield
 
     def provide_turns(state: State) -> ChatTurns:

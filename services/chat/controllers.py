@@ -40,6 +40,7 @@ from shared.auth_middleware import caller
 from shared.errors import NotFound, ServiceUnavailable, invalid
 from shared.openapi import raises
 from shared.platform import Session
+from shared.scopes import TODOS_READ_OR_WRITE, require_scope
 from shared.sse import EventStream
 
 AuthRequest = Request[str, Any, Any]
@@ -76,7 +77,11 @@ class ChatController(Controller):
         status_code=200,
         summary="Send a message to the assistant",
         description="With `Accept: text/event-stream` the turn streams as Server-Sent Events: "
-        "`tool_call` per tool call, `reply`, then `done` with the JSON answer.",
+        "`delta` (`{text}`) for each new piece of the assistant's text as it is written and "
+        "`tool_call` (`{name, arguments, result}`) for each tool call once it ran, in the "
+        "order they happen; then `reply` (`{response}`, the reply as stored, to show in place "
+        "of the streamed text) and `done` with the JSON answer. A failure ends the stream "
+        "with one `error` event (the error envelope). Every answer has at least one `delta`.",
         # The conversation may be missing; the model may fail; the turn's database work is
         # done through the sessionmaker (no ``session`` dependency), so 503 is named here.
         raises=raises(NotFound, LlmUnavailable, ServiceUnavailable),
@@ -85,7 +90,7 @@ class ChatController(Controller):
                 ChatResponse,
                 generate_examples=False,
                 description="The assistant's answer (JSON); with `Accept: text/event-stream`, "
-                "Server-Sent Events (`tool_call`, `reply`, `done`) instead",
+                "Server-Sent Events (`delta`, `tool_call`, `reply`, `done`) instead",
             )
         },
     )
@@ -97,6 +102,9 @@ class ChatController(Controller):
         x_timezone: TimeZone = None,
     ) -> ChatResponse | EventStream:
         now = user_now(x_timezone)
+        # The assistant acts through the todo tools, as the caller: a token limited to
+        # other scopes is refused before anything is stored.
+        require_scope(request.auth, TODOS_READ_OR_WRITE)
         authorization = request.headers.get("authorization", "")
         # Started (ownership checked, message stored) before choosing: a missing
         # conversation is a 404 response even when a stream was asked for.

@@ -2,15 +2,21 @@
 
 Both engines (the model engine and the offline parser) implement :class:`Engine` and act
 only through a :class:`Toolbox`, so they share the tools, their validation and the way a
-call is recorded. Nothing here survives the request: the history comes from Postgres.
+call is recorded. An engine that produces its reply bit by bit (the model engine) hands
+each new piece of text to ``Turn.on_delta`` as it comes (the event stream shows it).
+Nothing here survives the request: the history comes from Postgres.
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
 import msgspec
+from mcp.types import Tool
+
+OnDelta = Callable[[str], Awaitable[None]]
 
 
 class HistoryMessage(msgspec.Struct, kw_only=True):
@@ -34,20 +40,32 @@ class Turn(msgspec.Struct, kw_only=True):
     # The turn's deadline (event loop time), set once when the turn runs: model requests
     # must end by it. None: no deadline (an engine exercised on its own).
     deadline: float | None = None
+    # Given each new piece of the reply's text as the engine produces it; None: nobody
+    # listens (a JSON answer).
+    on_delta: OnDelta | None = None
 
 
 class Toolbox(Protocol):
-    async def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Run tool ``name`` as the caller and record the call.
+    async def listed(self) -> list[Tool]:
+        """The tools as the todos service's MCP server lists them (name, description and
+        the JSON Schema of the arguments)."""
+        ...
 
-        Unknown tools, invalid arguments (see ``tool_args``) and refusals of the todos
-        service (e.g. no task with that number) come back as ``{"error": "<message>"}``;
-        only an outage of the todos service raises.
+    async def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
+        """Run tool ``name`` as the caller and record the call; its structured result.
+
+        Unknown tools, invalid arguments and refusals of the todos service (e.g. no task
+        with that number) come back as ``{"error": "<message>"}``; only an outage of the
+        todos service raises.
         """
         ...
 
 
 class Engine(Protocol):
     async def run(self, turn: Turn, tools: Toolbox) -> str:
-        """Answer the turn, calling tools as needed; returns the reply text."""
+        """Answer the turn, calling tools as needed; returns the reply text.
+
+        Text may be streamed to ``turn.on_delta`` on the way; the returned text is the
+        reply, whatever was streamed before it.
+        """
         ...

@@ -12,7 +12,10 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 
-from services.chat.tool_args import VISIBLE
+# A message or title: no control characters (tab and newlines aside), one visible character.
+VISIBLE = r"^(?=[\s\S]*?\S)[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+# A todo's priority, as the todo tools take it.
+Priority = Literal["low", "medium", "high", "urgent"]
 
 MAX_MESSAGE_LENGTH = 4000
 MAX_TITLE_LENGTH = 200

@@ -18,16 +18,15 @@ import asyncio
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.chat import repository
-from services.chat.engine_api import Engine, HistoryMessage, Turn
+from services.chat.engine_api import Engine, HistoryMessage, OnDelta, Turn
 from services.chat.schemas import ChatRequest, ChatResponse, ToolCall
 from services.chat.settings import ChatSettings
-from services.chat.todos_client import TodosClient
+from services.chat.todo_tools import TodoTools
 from services.chat.toolbox import OnCall, TurnToolbox
 from shared.errors import AppError, NotFound
 
@@ -44,7 +43,7 @@ def title_of(message: str) -> str:
 
 
 class ChatTurns:
-    """What every turn of this process needs: settings, database, todos HTTP pool, engine.
+    """What every turn of this process needs: settings, database, the todo tools, engine.
 
     The stated exception to "the request's unit of work commits": a turn's database work
     goes through the sessionmaker, because the user's message must be committed before the
@@ -55,12 +54,12 @@ class ChatTurns:
         self,
         settings: ChatSettings,
         sessionmaker: Sessions,
-        todos_http: aiohttp.ClientSession,
+        tools: TodoTools,
         engine: Engine,
     ) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.todos_http = todos_http
+        self.tools = tools
         self.engine = engine
 
     async def start(
@@ -88,7 +87,9 @@ class ChatTurns:
             window = self.settings.chat_history_window
             history = await repository.history(session, conversation.id, seq, window)
             await session.commit()  # hands the connection back before the engine runs
-        return StartedTurn(self, conversation.id, history, request.message, authorization, now)
+        return StartedTurn(
+            self, user_id, conversation.id, history, request.message, authorization, now
+        )
 
     async def finish(
         self, conversation_id: uuid.UUID, calls: list[ToolCall], reply: str | None
@@ -119,30 +120,40 @@ class StartedTurn:
     """A turn whose user message is stored; :meth:`run` answers it."""
 
     turns: ChatTurns
+    user_id: uuid.UUID
     conversation_id: uuid.UUID
     history: list[HistoryMessage]  # the window before the user's message, oldest first
     message: str
     authorization: str
     now: datetime
 
-    async def run(self, on_call: OnCall | None = None) -> ChatResponse:
+    async def run(
+        self, on_call: OnCall | None = None, on_delta: OnDelta | None = None
+    ) -> ChatResponse:
         """Run the engine with the turn's tools and store what it did.
 
-        ``on_call`` gets each tool call as it happens (the event stream). The turn's one
+        ``on_call`` gets each tool call as it happens, ``on_delta`` each new piece of the
+        reply's text as the engine produces it (both for the event stream). The turn's one
         deadline starts here: model requests are cut at it, and a tool call only starts
-        while at least the todos client's timeout is left before it.
+        while at least the tools' timeout is left before it.
         """
         settings = self.turns.settings
         deadline = asyncio.get_running_loop().time() + settings.chat_turn_timeout_seconds
-        client = TodosClient(self.turns.todos_http, settings.todos_url, self.authorization)
+        zone = getattr(self.now.tzinfo, "key", None) or "UTC"
+        session = self.turns.tools.session(self.authorization, zone, str(self.user_id))
         toolbox = TurnToolbox(
-            client,
+            session,
             on_call,
             max_calls=settings.chat_max_tool_calls,
             start_until=deadline - settings.todos_timeout,
-            tz=self.now.tzinfo or UTC,
         )
-        turn = Turn(message=self.message, history=self.history, now=self.now, deadline=deadline)
+        turn = Turn(
+            message=self.message,
+            history=self.history,
+            now=self.now,
+            deadline=deadline,
+            on_delta=on_delta,
+        )
         try:
             reply = await self.turns.engine.run(turn, toolbox)
         except BaseException as exc:
@@ -151,6 +162,8 @@ class StartedTurn:
             if isinstance(exc, AppError):  # a new conversation exists now: say which
                 exc.details.setdefault("conversation_id", str(self.conversation_id))
             raise
+        finally:
+            await session.aclose()
         reply = reply.strip() or "Done."
         message_id = await self.turns.finish(self.conversation_id, toolbox.calls, reply)
         assert message_id is not None

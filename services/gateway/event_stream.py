@@ -23,6 +23,8 @@ gateway process (``EVENT_STREAM_MAX_PER_USER``), not across replicas.
 
 A stream also ends when the access token it was opened with expires, so a revoked or
 expired session does not keep receiving events: the client reconnects with a fresh token.
+Opened with a personal access token, it ends with the JWT minted for it (within 5 minutes),
+and the reconnection checks the personal token again.
 """
 
 from __future__ import annotations

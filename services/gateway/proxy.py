@@ -4,6 +4,9 @@ One shared aiohttp session (keep-alive pool) serves every upstream: on this mach
 proxied ~5x more requests per second than an httpx client. Bodies are streamed both ways;
 hop-by-hop headers are dropped; X-Forwarded-For and X-Request-ID are set. An upstream that
 does not answer is a 503, one that is too slow a 504, both in the error envelope.
+
+The ``Authorization`` header goes upstream as the API guard left it: a JWT, the one minted
+for a personal access token included. A personal token itself is never forwarded.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from litestar.handlers import ASGIRouteHandler
 from litestar.types import HTTPScope, Receive, Scope, Send
 from yarl import URL
 
+from services.gateway.personal_tokens import TOKEN_PREFIX
 from services.gateway.settings import GatewaySettings
 from shared.body_limit import BODY_LIMIT, RouteLimits, route_body_limit
 from shared.errors import (
@@ -59,6 +63,7 @@ REPLACED = frozenset(
         b"x-request-id",
     }
 )
+_PERSONAL_TOKEN = TOKEN_PREFIX.encode()
 
 
 class BadGateway(AppError):
@@ -129,6 +134,10 @@ def upstream_request_headers(scope: HTTPScope) -> tuple[list[tuple[str, str]], b
             has_body = has_body or value != b"0"
         elif name == b"transfer-encoding":
             has_body = True
+        if name == b"authorization" and value.partition(b" ")[2].lstrip().startswith(
+            _PERSONAL_TOKEN
+        ):
+            continue  # the guard replaces it with a JWT; should one get here, it stays here
         if name not in dropped:
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
     headers.append(("X-Forwarded-For", str(scope.get("client_ip", "unknown"))))
@@ -220,8 +229,8 @@ def _as_gateway_error(exc: Exception, service: str) -> Exception:
 def proxy_route(
     prefix: str, service: str, base_url: str, upstreams: UpstreamClient, limits: RouteLimits
 ) -> ASGIRouteHandler:
-    """A mount that forwards every method under ``prefix`` to ``base_url``, accepting
-    request bodies up to ``limits``."""
+    """A mount that forwards every method under ``prefix`` to ``base_url`` (the same path
+    there), accepting request bodies up to ``limits``."""
 
     exact, nested = prefix.encode(), prefix.encode() + b"/"
 
@@ -240,6 +249,6 @@ def proxy_route(
         prefix,
         is_mount=True,
         copy_scope=False,
-        name=f"proxy-{service}",
+        name="proxy-" + prefix.strip("/").replace("/", "-"),
         opt={BODY_LIMIT: limits},
     )(handler)

@@ -20,6 +20,9 @@ class GatewaySettings(CommonSettings, kw_only=True):
     # Comma-separated IPs/CIDRs of reverse proxies whose X-Forwarded-For is believed.
     trusted_proxies: str = ""
     cors_origins: str = ""
+    # How long a gateway keeps a personal access token's row: the bound on how long a
+    # revoked token still works on another replica (docs/design.md §2).
+    personal_token_cache_seconds: float = 5.0
     todos_url: str = "http://127.0.0.1:8001"
     chat_url: str = "http://127.0.0.1:8002"
     contexts_url: str = "http://127.0.0.1:8003"

@@ -4,6 +4,13 @@ from __future__ import annotations
 
 from shared.settings import CommonSettings
 
+LOCAL_HOSTS = "127.0.0.1:*,localhost:*,[::1]:*"
+LOCAL_ORIGINS = "http://127.0.0.1:*,http://localhost:*,http://[::1]:*"
+
 
 class TodosSettings(CommonSettings, kw_only=True):
     service_name: str = "todos"
+    # The MCP endpoint's protection against DNS rebinding: the Host headers it answers
+    # (the address the gateway reaches it by) and the browser origins it accepts.
+    mcp_allowed_hosts: str = LOCAL_HOSTS
+    mcp_allowed_origins: str = LOCAL_ORIGINS

@@ -4,14 +4,15 @@ A service's ``app.py`` reads: settings, plugins, controllers. :class:`ServicePlu
 gives every service the same HTTP contract (errors, input checks, health, metrics,
 OpenAPI, token verification); :class:`DatabasePlugin` owns the engine and the request's
 unit of work; :class:`BrokerPlugin` owns the process's one AMQP connection;
-:class:`OutboxPlugin` runs the service's outbox relays and :class:`ConsumerPlugin` its
-consumers. :func:`serve` puts around the app
+:class:`OutboxPlugin` runs the service's outbox relays, :class:`ConsumerPlugin` its
+consumers and :class:`McpPlugin` serves an MCP server. :func:`serve` puts around the app
 what must see every request, unknown routes included.
 """
 
 from shared.platform.broker import Broker, BrokerPlugin
 from shared.platform.consumers import ConsumerPlugin
 from shared.platform.database import DatabasePlugin, Reader, Session, Sessions
+from shared.platform.mcp import McpPlugin
 from shared.platform.outbox import OutboxPlugin, Relay
 from shared.platform.service import ServicePlugin, serve
 
@@ -20,6 +21,7 @@ __all__ = [
     "BrokerPlugin",
     "ConsumerPlugin",
     "DatabasePlugin",
+    "McpPlugin",
     "OutboxPlugin",
     "Reader",
     "Relay",

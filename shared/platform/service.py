@@ -66,7 +66,7 @@ class ServicePlugin(InitPluginProtocol):
         # A body over its route's limit is refused before anything else looks at it.
         checks: list[Any] = [BodyLimit(), UrlParameterCheck()]
         if self.authenticate:
-            checks.append(bearer_auth(self.token_verifier))
+            checks.append(bearer_auth(self.token_verifier, public_url=self.settings.public_url))
         app_config.middleware[:0] = checks
         app_config.request_class = CheckedRequest
         app_config.exception_handlers = {**EXCEPTION_HANDLERS, **app_config.exception_handlers}  # type: ignore[dict-item]

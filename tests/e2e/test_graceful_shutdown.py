@@ -25,7 +25,7 @@ from sqlalchemy.engine import make_url
 from shared.tokens import TokenIssuer
 from tests.support.openai_server import OpenAIServer, delayed, scripted, text_reply
 from tests.support.processes import ServiceProcess, start_service
-from tests.support.stack import JwtKeys
+from tests.support.stack import JwtKeys, Stack
 
 CHAT = "/api/v1/chat"
 CHAT_FACTORY = "services.chat.app:create_app"
@@ -79,13 +79,13 @@ def auth(jwt_keys: JwtKeys) -> dict[str, str]:
 
 
 def start_chat(
-    service_env: dict[str, str], model: OpenAIServer, log_dir: Path, **env: str
+    service_env: dict[str, str], model: OpenAIServer, log_dir: Path, stack: Stack, **env: str
 ) -> ServiceProcess:
     """A chat process on the run's database whose model is ``model`` (no retries)."""
     full_env = {
         **service_env,
         "SERVICE_NAME": "chat",
-        "TODOS_URL": "http://127.0.0.1:9",  # a text reply calls no tool
+        "TODOS_URL": stack.todos.url,  # the model is given the tools the todos service lists
         "OPENAI_API_KEY": "test-key",
         "OPENAI_BASE_URL": model.base_url,
         "CHAT_MODEL": "test-model",
@@ -151,10 +151,14 @@ async def stored_messages(database_url: str, conversation_id: str) -> list[tuple
 
 # -- the tests -------------------------------------------------------------------------------
 def test_sigterm_finishes_the_chat_turn_in_flight_then_exits_cleanly(
-    service_env: dict[str, str], auth: dict[str, str], tmp_path: Path, started: list[ServiceProcess]
+    service_env: dict[str, str],
+    auth: dict[str, str],
+    tmp_path: Path,
+    started: list[ServiceProcess],
+    stack: Stack,
 ) -> None:
     with OpenAIServer(scripted(delayed(MODEL_DELAY, text_reply(REPLY)))) as model:
-        chat = start_chat(service_env, model, tmp_path)
+        chat = start_chat(service_env, model, tmp_path, stack)
         started.append(chat)
         turn = InFlight(chat.url + CHAT, auth, {"message": "Plan my week, please"})
         wait_asked(model)
@@ -180,10 +184,14 @@ def test_sigterm_finishes_the_chat_turn_in_flight_then_exits_cleanly(
 
 
 def test_sigterm_to_the_gateway_lets_a_proxied_request_finish(
-    service_env: dict[str, str], auth: dict[str, str], tmp_path: Path, started: list[ServiceProcess]
+    service_env: dict[str, str],
+    auth: dict[str, str],
+    tmp_path: Path,
+    started: list[ServiceProcess],
+    stack: Stack,
 ) -> None:
     with OpenAIServer(scripted(delayed(MODEL_DELAY, text_reply(REPLY)))) as model:
-        chat = start_chat(service_env, model, tmp_path)
+        chat = start_chat(service_env, model, tmp_path, stack)
         started.append(chat)
         nowhere = "http://127.0.0.1:9"  # todos and contexts are not part of this test
         gateway_env = {**service_env, "CHAT_URL": chat.url, "TODOS_URL": nowhere,
@@ -207,14 +215,18 @@ def test_sigterm_to_the_gateway_lets_a_proxied_request_finish(
 
 
 def test_a_request_slower_than_the_grace_period_is_cut_when_it_ends(
-    service_env: dict[str, str], auth: dict[str, str], tmp_path: Path, started: list[ServiceProcess]
+    service_env: dict[str, str],
+    auth: dict[str, str],
+    tmp_path: Path,
+    started: list[ServiceProcess],
+    stack: Stack,
 ) -> None:
     grace = 2
     with OpenAIServer(scripted(delayed(30, text_reply(REPLY)))) as model:
         # GRANIAN_WORKERS_KILL_TIMEOUT is granian's --workers-kill-timeout (its CLI reads
         # every option from GRANIAN_*), what deploy/serve.sh sets from SHUTDOWN_GRACE_SECONDS.
         chat = start_chat(
-            service_env, model, tmp_path,
+            service_env, model, tmp_path, stack,
             GRANIAN_WORKERS_KILL_TIMEOUT=str(grace),
             LLM_TIMEOUT_SECONDS="60", CHAT_TURN_TIMEOUT_SECONDS="60",
         )  # fmt: skip

@@ -21,7 +21,12 @@ from tests.support.tcp_proxy import TcpProxy
 
 DOCUMENT = "/schema/openapi.json"
 METHODS = ("get", "put", "post", "delete", "patch")
-PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh"}
+PUBLIC = {
+    "/api/v1/auth/register",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/.well-known/oauth-protected-resource/mcp",
+}
 
 
 def operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -66,6 +71,8 @@ def test_the_public_document_has_every_service(full_stack: FullStack) -> None:
     assert set(public_ops) == expected
     assert ("POST", "/api/v1/auth/login") in public_ops
     assert ("GET", "/api/v1/events") in public_ops
+    assert ("POST", "/api/v1/auth/tokens") in public_ops
+    assert ("GET", "/.well-known/oauth-protected-resource/mcp") in public_ops
     assert not any(path.startswith(("/health", "/metrics", "/schema")) for _, path in public_ops)
 
     components = merged["components"]
@@ -83,7 +90,7 @@ def test_the_public_document_has_every_service(full_stack: FullStack) -> None:
         else:
             assert operation["security"] == [{BEARER: []}], where
             assert "401" in statuses, where
-        forwarded = not path.startswith(("/api/v1/auth", "/api/v1/events"))
+        forwarded = not path.startswith(("/api/v1/auth", "/api/v1/events", "/.well-known"))
         if forwarded:
             assert {"502", "503", "504"} <= statuses, where
     # Every $ref points at a component of the merged document.

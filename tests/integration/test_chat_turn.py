@@ -1,8 +1,8 @@
 """The stateless turn against a real, freshly migrated ``chat`` schema.
 
 The engines here are small implementations of the ``Engine`` protocol that look at the
-database while they run; their tool calls are invalid on purpose, so the toolbox answers
-them itself (validation) without a todos service.
+database while they run; their tool calls carry arguments that are not JSON on purpose, so
+the toolbox answers them itself without a todos service.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import aiohttp
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
@@ -21,17 +20,17 @@ from services.chat.engine_api import Engine, Toolbox, Turn
 from services.chat.errors import LlmUnavailable
 from services.chat.schemas import ChatRequest
 from services.chat.settings import ChatSettings
-from services.chat.todos_client import TodosClient
-from services.chat.toolbox import TurnToolbox
+from services.chat.todo_tools import TodoTools
+from services.chat.toolbox import UNPARSED, TurnToolbox
 from services.chat.turn import ChatTurns
-from shared.errors import NotFound
+from shared.errors import NotFound, ServiceUnavailable
 from shared.settings import REPO_ROOT
 from tests.support.database import scratch_database
 
 MIGRATIONS = REPO_ROOT / "services" / "chat" / "migrations"
 Sessions = async_sessionmaker[AsyncSession]
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
-NO_TODOS = "http://127.0.0.1:9"  # never reached: the tool calls here fail validation
+NO_TODOS = "http://127.0.0.1:9"  # nothing listens there
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +42,10 @@ async def sessions() -> AsyncIterator[Sessions]:
 
 
 @pytest.fixture
-async def http() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as session:
-        yield session
-
-
-@pytest.fixture
-def toolbox(http: aiohttp.ClientSession) -> TurnToolbox:
-    return TurnToolbox(TodosClient(http, NO_TODOS, "Bearer none"))
+async def http() -> AsyncIterator[TodoTools]:
+    tools = TodoTools(NO_TODOS, timeout=2.0)
+    async with tools.lifespan():
+        yield tools
 
 
 async def stored(sessions: Sessions, user: uuid.UUID, conversation_id: uuid.UUID) -> list[str]:
@@ -62,7 +57,7 @@ async def stored(sessions: Sessions, user: uuid.UUID, conversation_id: uuid.UUID
 async def say(
     sessions: Sessions,
     engine: Engine,
-    http: aiohttp.ClientSession,
+    http: TodoTools,
     user: uuid.UUID,
     message: str,
     conversation_id: uuid.UUID | None = None,
@@ -115,8 +110,8 @@ async def test_a_failing_engine_keeps_the_message_and_the_tool_calls_made(sessio
 
     class Failing:
         async def run(self, turn: Turn, tools: Toolbox) -> str:
-            result = await tools.call("complete_task", {"number": -1})
-            assert "invalid arguments" in result["error"]
+            result = await tools.call("complete_task", {UNPARSED: "{task"})
+            assert "not valid JSON" in result["error"]
             raise LlmUnavailable()
 
     with pytest.raises(LlmUnavailable) as raised:
@@ -154,9 +149,14 @@ async def test_another_users_conversation_is_not_found_and_untouched(sessions, h
     assert await stored(sessions, owner, answer.conversation_id) == ["user:mine", "assistant:mine"]
 
 
-async def test_unknown_tools_and_bad_arguments_are_tool_errors(toolbox):
-    assert "unknown tool" in (await toolbox.call("rm_rf", {}))["error"]
-    assert "invalid arguments" in (await toolbox.call("add_task", {"title": ""}))["error"]
-    bad = await toolbox.call("list_tasks", {"user_id": str(uuid.uuid4())})
-    assert "invalid arguments" in bad["error"]
-    assert [call.name for call in toolbox.calls] == ["rm_rf", "add_task", "list_tasks"]
+async def test_an_unreachable_todos_service_is_an_outage_not_a_tool_error(http):
+    session = http.session("Bearer none", "UTC", str(uuid.uuid4()))
+    toolbox = TurnToolbox(session)
+    try:
+        with pytest.raises(ServiceUnavailable):
+            await toolbox.call("list_tasks", {})
+        with pytest.raises(ServiceUnavailable):
+            await toolbox.listed()
+    finally:
+        await session.aclose()
+    assert toolbox.calls == []  # nothing ran: nothing to record

@@ -243,6 +243,7 @@ def expired_token(keys: JwtKeys) -> str:
         ("token signed by another key", "unauthorized"),
         ("expired token", "Access token expired"),
         ("no authorization header", "Missing access token"),
+        ("token without the contexts scope", "lacks the scope this request needs: contexts"),
         ("body not JSON", "body is not JSON"),
         ("unknown field in the body", "invalid job request"),
         ("duplicate task ids", "invalid job request"),
@@ -269,6 +270,8 @@ async def test_unusable_submissions_are_dead_lettered_with_the_reason_and_create
         token = expired_token(jwt_keys)
     elif case == "no authorization header":
         token = None
+    elif case == "token without the contexts scope":
+        token = issuer.issue(user_id, scopes=frozenset({"chat", "todos:read"}))
     elif case == "body not JSON":
         body = b'{"registry": {"tasks": ['
     elif case == "unknown field in the body":

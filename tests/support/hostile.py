@@ -172,6 +172,15 @@ WRONG_TYPED_CLAIMS: dict[str, Callable[[int], dict[str, Any]]] = {
     "nbf-boolean": lambda now: {"nbf": True},
     "jti-number": lambda now: {"jti": 12345},
     "jti-list": lambda now: {"jti": ["a"]},
+    # ``scope``: known scope names separated by single spaces; ``pat``: a personal token id.
+    "scope-list": lambda now: {"scope": ["chat"]},
+    "scope-number": lambda now: {"scope": 1},
+    "scope-unknown": lambda now: {"scope": "chat admin"},
+    "scope-empty": lambda now: {"scope": ""},
+    "scope-double-space": lambda now: {"scope": "chat  contexts"},
+    "scope-with-nul": lambda now: {"scope": "chat\x00"},
+    "pat-number": lambda now: {"pat": 7},
+    "pat-not-an-id": lambda now: {"pat": "my-token"},
 }
 
 

@@ -12,7 +12,9 @@ answer with the helpers below::
         assert server.requests[1]["messages"][-1]["role"] == "tool"
 
 Non-streaming requests get a ``chat.completion`` object with ``usage``; requests with
-``"stream": true`` get the same answer as ``chat.completion.chunk`` server-sent events.
+``"stream": true`` get the same answer as ``chat.completion.chunk`` server-sent events in a
+chunked body, as the real API sends them: the text word by word, so that streaming shows,
+optionally ``paced`` or ``cut`` (the connection dropped mid-answer).
 Errors use OpenAI's error shape, so the SDK raises its usual exceptions (note that the SDK
 retries 408/409/429/5xx by itself unless the client is built with ``max_retries=0``).
 """
@@ -20,17 +22,17 @@ retries 408/409/429/5xx by itself unless the client is built with ``max_retries=
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
+
+from tests.support.openai_payloads import chunks, completion, error_body
 
 CHAT_PATH = "/v1/chat/completions"
 
@@ -51,6 +53,8 @@ class Reply:
     status: int = 200
     error_message: str = ""
     delay: float = 0.0
+    pace: float = 0.0  # streamed: seconds before each chunk
+    cut_after: int | None = None  # streamed: chunks sent before the connection is dropped
 
 
 def text_reply(content: str, *, finish_reason: str = "stop") -> Reply:
@@ -58,9 +62,13 @@ def text_reply(content: str, *, finish_reason: str = "stop") -> Reply:
     return Reply(content=content, finish_reason=finish_reason)
 
 
-def tool_call_reply(calls: list[tuple[str, dict[str, Any] | str]]) -> Reply:
-    """An assistant message asking for tool calls; a ``str`` argument is sent verbatim."""
+def tool_call_reply(
+    calls: list[tuple[str, dict[str, Any] | str]], *, saying: str | None = None
+) -> Reply:
+    """An assistant message asking for tool calls (after the text ``saying``, if given);
+    a ``str`` argument is sent verbatim."""
     return Reply(
+        content=saying,
         tool_calls=tuple(
             ToolCall(name, args if isinstance(args, str) else json.dumps(args))
             for name, args in calls
@@ -79,6 +87,17 @@ def error_reply(status: int, message: str = "The model failed to answer.") -> Re
 def delayed(seconds: float, reply: Reply) -> Reply:
     """``reply``, sent only after ``seconds`` (to make the client time out)."""
     return replace(reply, delay=seconds)
+
+
+def paced(seconds: float, reply: Reply) -> Reply:
+    """``reply``, streamed with ``seconds`` before each chunk (a model writing slowly)."""
+    return replace(reply, pace=seconds)
+
+
+def cut(after: int, reply: Reply) -> Reply:
+    """``reply``, streamed up to its first ``after`` events (its role's included), then the
+    connection drops: the body never ends."""
+    return replace(reply, cut_after=after)
 
 
 def scripted(*replies: Reply) -> Callable[[dict[str, Any]], Reply]:
@@ -188,17 +207,17 @@ class _ChatHandler(BaseHTTPRequestHandler):
         pass  # keep test output quiet
 
     def do_GET(self) -> None:
-        self._send_json(404, _error_body(404, f"Unknown path {self.path}"))
+        self._send_json(404, error_body(404, f"Unknown path {self.path}"))
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if self.path.split("?")[0] != CHAT_PATH:
-            self._send_json(404, _error_body(404, f"Unknown path {self.path}"))
+            self._send_json(404, error_body(404, f"Unknown path {self.path}"))
             return
         try:
             body = json.loads(raw)
         except ValueError:
-            self._send_json(400, _error_body(400, "The request body is not valid JSON."))
+            self._send_json(400, error_body(400, "The request body is not valid JSON."))
             return
         self.owner._record(body)
         try:
@@ -209,11 +228,11 @@ class _ChatHandler(BaseHTTPRequestHandler):
             return  # closed while waiting: the connection is being cut anyway
         try:
             if reply.status >= 400:
-                self._send_json(reply.status, _error_body(reply.status, reply.error_message))
+                self._send_json(reply.status, error_body(reply.status, reply.error_message))
             elif body.get("stream"):
                 self._send_stream(body, reply)
             else:
-                self._send_json(200, _completion(body, reply))
+                self._send_json(200, completion(body, reply))
         except OSError:
             self.close_connection = True  # the client gave up (timeout) before the answer
 
@@ -229,93 +248,17 @@ class _ChatHandler(BaseHTTPRequestHandler):
     def _send_stream(self, body: dict[str, Any], reply: Reply) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Connection", "close")  # the end of the stream is the end of the body
+        self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        self.close_connection = True
-        for chunk in _chunks(body, reply):
-            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-        self.wfile.write(b"data: [DONE]\n\n")
-        self.wfile.flush()
-
-
-# -- OpenAI-shaped payloads ---------------------------------------------------------------------
-
-_ERROR_TYPES = {
-    400: ("invalid_request_error", None),
-    401: ("authentication_error", "invalid_api_key"),
-    403: ("permission_error", None),
-    404: ("invalid_request_error", "not_found"),
-    429: ("rate_limit_error", "rate_limit_exceeded"),
-}
-_ids = itertools.count(1)
-
-
-def _error_body(status: int, message: str) -> dict[str, Any]:
-    kind, code = _ERROR_TYPES.get(status, ("server_error" if status >= 500 else "api_error", None))
-    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-
-
-def _tokens(text: str) -> int:
-    return max(1, len(text) // 4) if text else 0  # a rough count: the shape matters, not the value
-
-
-def _message(reply: Reply) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": reply.content, "refusal": None}
-    if reply.tool_calls:
-        message["tool_calls"] = [
-            {
-                "id": f"call_{next(_ids)}",
-                "type": "function",
-                "function": {"name": call.name, "arguments": call.arguments},
-            }
-            for call in reply.tool_calls
-        ]
-    return message
-
-
-def _usage(body: dict[str, Any], reply: Reply) -> dict[str, int]:
-    prompt = _tokens(json.dumps(body.get("messages", [])))
-    completion = _tokens(reply.content or "") + sum(
-        _tokens(call.name + call.arguments) for call in reply.tool_calls
-    )
-    return {
-        "prompt_tokens": prompt,
-        "completion_tokens": completion,
-        "total_tokens": prompt + completion,
-    }
-
-
-def _completion(body: dict[str, Any], reply: Reply) -> dict[str, Any]:
-    return {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-        "object": "chat.completion",
-        "created": int(time.time()),
-        "model": body.get("model", "test-model"),
-        "choices": [{"index": 0, "message": _message(reply), "finish_reason": reply.finish_reason}],
-        "usage": _usage(body, reply),
-    }
-
-
-def _chunks(body: dict[str, Any], reply: Reply) -> list[dict[str, Any]]:
-    """The reply as stream chunks: role, content, each tool call, then the finish reason."""
-    base = {
-        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
-        "object": "chat.completion.chunk",
-        "created": int(time.time()),
-        "model": body.get("model", "test-model"),
-    }
-    deltas: list[dict[str, Any]] = [{"role": "assistant", "content": ""}]
-    if reply.content:
-        deltas.append({"content": reply.content})
-    for index, call in enumerate(_message(reply).get("tool_calls", [])):
-        deltas.append({"tool_calls": [{"index": index, **call}]})
-    chunks = [
-        {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
-        for delta in deltas
-    ]
-    chunks.append(
-        {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": reply.finish_reason}]}
-    )
-    if (body.get("stream_options") or {}).get("include_usage"):
-        chunks.append({**base, "choices": [], "usage": _usage(body, reply)})
-    return chunks
+        events = [f"data: {json.dumps(chunk)}\n\n" for chunk in chunks(body, reply)]
+        for sent, event in enumerate([*events, "data: [DONE]\n\n"]):
+            if sent == reply.cut_after:
+                self.close_connection = True  # the body's end never comes: a cut, not an end
+                return
+            if reply.pace and self.owner._closing.wait(reply.pace):
+                self.close_connection = True
+                return
+            data = event.encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")

@@ -11,7 +11,6 @@ import pytest
 from services.chat.controllers import user_now
 from services.chat.pagination import CONVERSATIONS, MESSAGES
 from services.chat.schemas import ChatRequest
-from services.chat.tool_args import TOOL_ARGUMENTS
 from services.chat.turn import title_of
 from shared.errors import ValidationFailed
 
@@ -79,22 +78,3 @@ def test_a_message_with_control_characters_is_refused(message):
 def test_a_message_may_span_lines():
     text = "add these:\n\tmilk\r\n\teggs"
     assert msgspec.convert({"message": text}, ChatRequest).message == text
-
-
-@pytest.mark.parametrize(
-    ("tool", "arguments"),
-    [
-        ("complete_task", {"number": 2**31}),  # beyond the todos service's integer
-        ("update_task", {"number": 1, "title": "a\u0000b"}),
-        ("add_task", {"title": "ok", "tags": ["a\u0000"]}),
-        ("add_task", {"title": "ok", "description": "\u0000"}),
-        ("find_tasks", {"query": "meet\u0000ing"}),
-    ],
-)
-def test_tool_arguments_the_todos_service_cannot_store_are_refused(tool, arguments):
-    with pytest.raises(msgspec.ValidationError):
-        msgspec.convert(arguments, TOOL_ARGUMENTS[tool])
-
-
-def test_the_largest_task_number_is_accepted():
-    assert msgspec.convert({"number": 2**31 - 1}, TOOL_ARGUMENTS["delete_task"]).number == 2**31 - 1

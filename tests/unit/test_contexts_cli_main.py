@@ -151,3 +151,43 @@ def test_after_failures_the_retry_endpoint_is_named() -> None:
 
     assert code == 1
     assert "POST /api/v1/contexts/jobs/j1/retry" in console.export_text()
+
+
+PERSONAL_TOKEN = "tdp_" + "a" * 43
+
+
+def test_a_personal_token_comes_from_the_option_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CONTEXTS_TOKEN", PERSONAL_TOKEN)
+    assert parser().parse_args(["generate", "proj"]).token == PERSONAL_TOKEN
+    given = parser().parse_args(["generate", "proj", "--token", "tdp_other"])
+    assert given.token == "tdp_other"
+
+    with pytest.raises(SystemExit):
+        parser().parse_args(["generate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "personal access token (tdp_..." in help_text and "CONTEXTS_TOKEN" in help_text
+
+
+def test_a_personal_token_cannot_go_through_the_broker(
+    project_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/todo_platform"  # never reached
+
+    code = main(
+        ["generate", str(project_dir), "--via", "amqp", "--amqp-url", url,
+         "--token", PERSONAL_TOKEN]
+    )  # fmt: skip
+
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "--via amqp needs an access token" in err and "cannot connect" not in err
+
+
+def test_a_token_without_the_scope_is_told_so() -> None:
+    body = {"error": {"code": "INSUFFICIENT_SCOPE", "message": "This token lacks: contexts"}}
+
+    text = describe_error(httpx.Response(403, json=body))
+
+    assert text.endswith("- the personal access token needs the contexts scope")

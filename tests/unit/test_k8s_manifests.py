@@ -223,7 +223,12 @@ def test_only_the_gateway_is_behind_the_ingress(overlay: Rendered) -> None:
         for path in rule["http"]["paths"]:
             selector = services[path["backend"]["service"]["name"]]["spec"]["selector"]
             reached |= {n for n, lab in labels.items() if selects({"matchLabels": selector}, lab)}
-            assert path["path"] in ("/api", "/schema")
+            assert path["path"] in (
+                "/api",
+                "/schema",
+                "/mcp",
+                "/.well-known/oauth-protected-resource",
+            )
     assert reached == {"gateway"}
 
 

@@ -28,7 +28,12 @@ OWN_DOCUMENT = {
     "chat": "/schema/openapi.json",
     "contexts": "/schema/openapi.json",
 }
-PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh"}
+PUBLIC = {
+    "/api/v1/auth/register",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/.well-known/oauth-protected-resource/mcp",
+}
 METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
 
 # Every operation and exactly the error statuses it documents.
@@ -41,29 +46,33 @@ EXPECTED: dict[tuple[str, str, str], set[int]] = {
     ("gateway", "POST", "/api/v1/auth/logout"): {400, 401, 413, 429, 503},
     ("gateway", "GET", "/api/v1/auth/me"): {401, 404, 429, 503},
     ("gateway", "GET", "/api/v1/events"): {401, 429, 503},
-    ("todos", "POST", "/api/v1/todos"): {400, 401, 413, 503},
-    ("todos", "GET", "/api/v1/todos"): {400, 401, 503},
-    ("todos", "GET", T): {400, 401, 404, 503},
-    ("todos", "PATCH", T): {400, 401, 404, 412, 413, 503},
-    ("todos", "DELETE", T): {400, 401, 404, 412, 503},
-    ("todos", "POST", T + "/complete"): {400, 401, 404, 412, 503},
-    ("todos", "POST", T + "/reopen"): {400, 401, 404, 412, 503},
-    ("todos", "POST", T + "/restore"): {400, 401, 404, 503},
-    ("chat", "POST", "/api/v1/chat"): {400, 401, 404, 413, 502, 503},
-    ("chat", "GET", "/api/v1/chat/conversations"): {400, 401, 503},
-    ("chat", "GET", C): {400, 401, 404, 503},
-    ("chat", "PATCH", C): {400, 401, 404, 413, 503},
-    ("chat", "DELETE", C): {400, 401, 404, 503},
-    ("contexts", "POST", "/api/v1/contexts/jobs"): {400, 401, 413, 503},
-    ("contexts", "GET", "/api/v1/contexts/jobs"): {400, 401, 503},
-    ("contexts", "GET", J): {400, 401, 404, 503},
-    ("contexts", "POST", J + "/retry"): {400, 401, 404, 409, 503},
-    ("contexts", "GET", J + "/summary"): {400, 401, 404, 503},
-    ("contexts", "GET", J + "/contexts"): {400, 401, 404, 503},
-    ("contexts", "GET", J + "/contexts/{task_id}"): {400, 401, 404, 503},
-    ("contexts", "GET", J + "/registry"): {400, 401, 404, 503},
-    ("contexts", "GET", J + "/archive"): {400, 401, 404, 503},
-    ("contexts", "GET", J + "/events"): {400, 401, 404, 503},
+    ("gateway", "POST", "/api/v1/auth/tokens"): {400, 401, 403, 409, 413, 429, 503},
+    ("gateway", "GET", "/api/v1/auth/tokens"): {401, 403, 429, 503},
+    ("gateway", "DELETE", "/api/v1/auth/tokens/{token_id}"): {400, 401, 403, 404, 429, 503},
+    ("gateway", "GET", "/.well-known/oauth-protected-resource/mcp"): {429, 503},
+    ("todos", "POST", "/api/v1/todos"): {400, 401, 403, 413, 503},
+    ("todos", "GET", "/api/v1/todos"): {400, 401, 403, 503},
+    ("todos", "GET", T): {400, 401, 403, 404, 503},
+    ("todos", "PATCH", T): {400, 401, 403, 404, 412, 413, 503},
+    ("todos", "DELETE", T): {400, 401, 403, 404, 412, 503},
+    ("todos", "POST", T + "/complete"): {400, 401, 403, 404, 412, 503},
+    ("todos", "POST", T + "/reopen"): {400, 401, 403, 404, 412, 503},
+    ("todos", "POST", T + "/restore"): {400, 401, 403, 404, 503},
+    ("chat", "POST", "/api/v1/chat"): {400, 401, 403, 404, 413, 502, 503},
+    ("chat", "GET", "/api/v1/chat/conversations"): {400, 401, 403, 503},
+    ("chat", "GET", C): {400, 401, 403, 404, 503},
+    ("chat", "PATCH", C): {400, 401, 403, 404, 413, 503},
+    ("chat", "DELETE", C): {400, 401, 403, 404, 503},
+    ("contexts", "POST", "/api/v1/contexts/jobs"): {400, 401, 403, 413, 503},
+    ("contexts", "GET", "/api/v1/contexts/jobs"): {400, 401, 403, 503},
+    ("contexts", "GET", J): {400, 401, 403, 404, 503},
+    ("contexts", "POST", J + "/retry"): {400, 401, 403, 404, 409, 503},
+    ("contexts", "GET", J + "/summary"): {400, 401, 403, 404, 503},
+    ("contexts", "GET", J + "/contexts"): {400, 401, 403, 404, 503},
+    ("contexts", "GET", J + "/contexts/{task_id}"): {400, 401, 403, 404, 503},
+    ("contexts", "GET", J + "/registry"): {400, 401, 403, 404, 503},
+    ("contexts", "GET", J + "/archive"): {400, 401, 403, 404, 503},
+    ("contexts", "GET", J + "/events"): {400, 401, 403, 404, 503},
 }
 
 
@@ -171,6 +180,9 @@ def test_rules_hold_for_every_operation(documents: dict[str, dict[str, Any]]) ->
                 assert 412 in statuses, where
             if service == "gateway":
                 assert 429 in statuses, where
+            if service != "gateway":  # every service path needs a scope (shared.scopes)
+                examples = operation["responses"]["403"]["content"]["application/json"]
+                assert "INSUFFICIENT_SCOPE" in examples["examples"], where
             assert 503 in statuses, where  # every operation uses the database or a broker
 
 

@@ -7,6 +7,7 @@ import jwt
 import pytest
 
 from shared.errors import Unauthorized
+from shared.scopes import ALL_SCOPES, CHAT, TODOS_READ
 from shared.tokens import TokenIssuer, TokenVerifier, generate_key_pair
 from tests.support.hostile import WRONG_TYPED_CLAIMS, access_claims, sign
 
@@ -91,3 +92,38 @@ def test_a_forged_token_with_every_claim_of_its_type_is_accepted() -> None:
     assert verified.token_id == claims["jti"] and verified.expires_at == claims["exp"]
     assert verifier.verify(token) == verified  # remembered
     assert verifier.verify_header(f"Bearer {token}").user_id == user
+
+
+# -- scopes and personal tokens ----------------------------------------------------------------
+def test_a_login_token_has_every_scope() -> None:
+    issuer, public = make_pair()
+    claims = TokenVerifier(public, issuer=ISS, audience=AUD).verify(issuer.issue(USER_1))
+    assert claims.scopes == ALL_SCOPES and claims.personal_token_id is None
+    assert "scope" not in jwt.decode(issuer.issue(USER_1), options={"verify_signature": False})
+
+
+def test_a_minted_token_carries_its_scopes_and_personal_token() -> None:
+    issuer, public = make_pair()
+    pat = str(uuid.uuid4())
+    token = issuer.issue(
+        USER_1, scopes=frozenset({CHAT, TODOS_READ}), personal_token_id=pat, ttl_seconds=30
+    )
+    raw = jwt.decode(token, options={"verify_signature": False})
+    assert raw["scope"] == "todos:read chat" and raw["pat"] == pat
+    assert raw["exp"] - raw["iat"] == 30
+    claims = TokenVerifier(public, issuer=ISS, audience=AUD).verify(token)
+    assert claims.scopes == {CHAT, TODOS_READ} and claims.personal_token_id == pat
+
+
+@pytest.mark.parametrize("scopes", [frozenset(), frozenset({"admin"}), frozenset({CHAT, "x"})])
+def test_only_known_scopes_are_issued(scopes: frozenset[str]) -> None:
+    issuer, _ = make_pair()
+    with pytest.raises(ValueError, match="scopes"):
+        issuer.issue(USER_1, scopes=scopes)
+
+
+def test_every_known_scope_is_accepted_in_the_claim() -> None:
+    private, public = generate_key_pair()
+    verifier = TokenVerifier(public, issuer=ISS, audience=AUD)
+    token = forged(private, scope=" ".join(sorted(ALL_SCOPES)), pat=str(uuid.uuid4()))
+    assert verifier.verify(token).scopes == ALL_SCOPES

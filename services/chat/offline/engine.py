@@ -76,7 +76,7 @@ def _answer_to(question: history.Question, intent: Intent, now: datetime) -> Int
 
 
 def _chosen(candidates: list[dict[str, Any]], intent: Intent) -> int | None:
-    numbers = [int(task["number"]) for task in candidates]
+    numbers = [n for task in candidates if (n := replies.task_number(task)) is not None]
     if isinstance(intent, Choose):
         if intent.number is not None:  # only one of the tasks offered, never another
             return intent.number if intent.number in numbers else None
@@ -88,7 +88,7 @@ def _chosen(candidates: list[dict[str, Any]], intent: Intent) -> int | None:
         words = re.sub(r"^(?:the\s+one\s+(?:about|with|called)\s+|the\s+)", "", intent.text.lower())
         words = words.strip(" .!?\"'")
         matching = [t for t in candidates if words and words in str(t["title"]).lower()]
-        return int(matching[0]["number"]) if len(matching) == 1 else None
+        return replies.task_number(matching[0]) if len(matching) == 1 else None
     return None
 
 
@@ -156,7 +156,7 @@ class _Handler:
                 lines.append(found)
                 break
             tool = f"{intent.action}_task"
-            result = await self.tools.call(tool, {"number": found})
+            result = await self.tools.call(tool, {"task_id": found})
             lines.append(
                 replies.refused(tool, result) if "error" in result else replies.changed(result)
             )
@@ -175,7 +175,7 @@ class _Handler:
             changes["due_at"] = intent.due_at.isoformat()
         if intent.tags is not None:
             changes["tags"] = list(intent.tags)
-        result = await self.tools.call("update_task", {"number": found, **changes})
+        result = await self.tools.call("update_task", {"task_id": found, **changes})
         if "error" in result:
             return replies.refused("update_task", result)
         return replies.updated(result, changes, self.tz)
@@ -185,7 +185,7 @@ class _Handler:
         found = await self.resolve(intent.target, "update")
         if isinstance(found, str):
             return found
-        listed = await self.tools.call("list_tasks", {"number": found, "limit": 1})
+        listed = await self.tools.call("list_tasks", {"task_id": found, "limit": 1})
         if "error" in listed:
             return replies.refused("list_tasks", listed)
         current = listed.get("tasks") or []
@@ -193,7 +193,7 @@ class _Handler:
             return replies.refused("update_task", {"error": f"no task number {found}"})
         tags = [*(current[0].get("tags") or []), *intent.tags]
         changes = {"tags": list(dict.fromkeys(tags))}
-        result = await self.tools.call("update_task", {"number": found, **changes})
+        result = await self.tools.call("update_task", {"task_id": found, **changes})
         if "error" in result:
             return replies.refused("update_task", result)
         return replies.updated(result, changes, self.tz)
@@ -205,8 +205,8 @@ class _Handler:
         lines = []
         for call in calls:
             tool = history.INVERSE[str(call.tool_name)]
-            number = (call.tool_result or {}).get("number")
-            result = await self.tools.call(tool, {"number": number})
+            number = replies.task_number(call.tool_result or {})
+            result = await self.tools.call(tool, {"task_id": number})
             lines.append(
                 replies.refused(tool, result) if "error" in result else replies.changed(result)
             )
@@ -221,8 +221,8 @@ class _Handler:
             return number if number is not None else replies.WHICH_TASK
         if action == "restore":  # deleted tasks are found only in this conversation
             deleted = history.deleted_matching(self.earlier, ref.name)
-            if len(deleted) == 1:
-                return int(deleted[0]["number"])
+            if len(deleted) == 1 and (number := replies.task_number(deleted[0])) is not None:
+                return number
             return replies.restore_which(ref.name, len(deleted))
         tasks = await self.find(ref.name, _SEARCH_ORDER.get(action, ("all",)))
         if isinstance(tasks, str):
@@ -234,7 +234,8 @@ class _Handler:
         task = tasks[0]
         if (action, task.get("status")) in (("complete", "completed"), ("reopen", "pending")):
             return replies.already(task)
-        return int(task["number"])
+        number = replies.task_number(task)
+        return number if number is not None else replies.WHICH_TASK
 
     async def find(self, name: str, statuses: tuple[str, ...]) -> list[dict[str, Any]] | str:
         """Tasks matching ``name``: the whole phrase, else every one of its words.

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.chat.engine_api import HistoryMessage, Turn
-from services.chat.offline.replies import WHICH_ONE
+from services.chat.offline.replies import WHICH_ONE, task_number
 
 # What undoing a tool call means: the tool that reverts it.
 INVERSE = {
@@ -93,11 +93,12 @@ def last_task_number(history: list[HistoryMessage]) -> int | None:
         if message.role != "tool" or not _succeeded(message):
             continue
         result = message.tool_result or {}
-        if isinstance(result.get("number"), int):
-            return int(result["number"])
+        number = task_number(result)
+        if number is not None:
+            return number
         tasks = result.get("tasks")
-        if isinstance(tasks, list) and len(tasks) == 1:
-            return int(tasks[0]["number"])
+        if isinstance(tasks, list) and len(tasks) == 1 and isinstance(tasks[0], dict):
+            return task_number(tasks[0])
     return None
 
 
@@ -107,10 +108,11 @@ def deleted_matching(history: list[HistoryMessage], name: str) -> list[dict[str,
     for message in history:
         result = message.tool_result or {}
         if message.tool_name == "delete_task" and _succeeded(message):
-            if name.lower() in str(result.get("title", "")).lower():
-                found[int(result["number"])] = result
+            number = task_number(result)
+            if number is not None and name.lower() in str(result.get("title", "")).lower():
+                found[number] = result
         elif message.tool_name == "restore_task" and _succeeded(message):
-            found.pop(int(result.get("number", 0)), None)
+            found.pop(task_number(result) or 0, None)
     return list(found.values())
 
 

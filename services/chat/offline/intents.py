@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from services.chat.tool_args import Priority
+from services.chat.schemas import Priority
 
 StatusFilter = Literal["all", "pending", "completed"]
 Action = Literal["complete", "reopen", "delete", "restore"]

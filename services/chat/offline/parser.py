@@ -41,7 +41,7 @@ from services.chat.offline.phrases import (
     take_tags,
     task_refs,
 )
-from services.chat.tool_args import Priority
+from services.chat.schemas import Priority
 
 Builder = Callable[[re.Match[str], datetime], Intent | None]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from services.chat.offline.intents import TaskRef
-from services.chat.tool_args import Priority
+from services.chat.schemas import Priority
 
 QUOTED = "QUOTED"  # stands where a quotation was taken out of the text
 # Quotes of either kind; a single quote only counts when it is not an apostrophe ("what's").

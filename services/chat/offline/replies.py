@@ -167,8 +167,19 @@ def _when(value: str | datetime, tz: tzinfo | None) -> str:
     return moment.strftime("%a %d %b %H:%M" if same_year else "%a %d %b %Y %H:%M")
 
 
+def task_number(task: dict[str, Any]) -> int | None:
+    """A task's number in a tool result: ``task_id`` (conversations stored before the tools
+    moved to MCP named it ``number``, their ``task_id`` being the uuid)."""
+    for key in ("task_id", "number"):
+        value = task.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return None
+
+
 def _number(task: dict[str, Any]) -> str:
-    return str(task.get("number", "?"))
+    number = task_number(task)
+    return "?" if number is None else str(number)
 
 
 def _quote(task: dict[str, Any]) -> str:

@@ -20,6 +20,7 @@ from aio_pika.abc import AbstractIncomingMessage
 from services.contexts.intake.schemas import JobRequest
 from shared.consumer import Refused
 from shared.errors import AppError, Unauthorized, ValidationFailed
+from shared.scopes import CONTEXTS, require_scope
 from shared.tokens import TokenVerifier
 
 AUTHORIZATION_HEADER = "authorization"
@@ -66,6 +67,7 @@ def read_submission(
     authorization = header.decode(errors="replace") if isinstance(header, bytes) else header
     try:
         claims = verifier.verify_header(authorization)
+        require_scope(claims, frozenset({CONTEXTS}))  # as POST /api/v1/contexts/jobs does
         user_id = uuid.UUID(claims.user_id)
     except AppError as exc:
         raise Rejected(f"unauthorized: {exc.message}", error=exc) from exc

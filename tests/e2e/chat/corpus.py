@@ -97,7 +97,7 @@ def add(title: str, **arguments: Any) -> Call:
 
 
 def number(tool: str, n: int, status: str | None = None) -> Call:
-    return Call(tool, {"number": n}, {"status": status} if status else {})
+    return Call(tool, {"task_id": n}, {"status": status} if status else {})
 
 
 def find(query: str, status: str = "all") -> Call:
@@ -408,7 +408,7 @@ AMBIGUOUS = [
         "ambiguous rename, answered with task N",
         (
             Step("rename the meeting task to Standup", (find("meeting"),), reply_has="which one"),
-            Step("task 1", (Call("update_task", {"number": 1, "title": "Standup"}),)),
+            Step("task 1", (Call("update_task", {"task_id": 1, "title": "Standup"}),)),
         ),
         setup=MEETINGS,
         todos={"Standup": {}, "Meeting notes": {}},
@@ -476,7 +476,7 @@ UPDATING = [
         "retitle quoted",
         one(
             "change task 1 to 'Call mom tonight'",
-            Call("update_task", {"number": 1, "title": "Call mom tonight"}),
+            Call("update_task", {"task_id": 1, "title": "Call mom tonight"}),
         ),
         setup=THREE,
         todos={"Call mom tonight": {}},
@@ -486,14 +486,14 @@ UPDATING = [
         "rename",
         one(
             "rename task 1 to buy oat milk",
-            Call("update_task", {"number": 1, "title": "Buy oat milk"}),
+            Call("update_task", {"task_id": 1, "title": "Buy oat milk"}),
         ),
         setup=THREE,
         todos={"Buy oat milk": {}},
     ),
     Case(
         "make urgent",
-        one("make task 2 urgent", Call("update_task", {"number": 2, "priority": "urgent"})),
+        one("make task 2 urgent", Call("update_task", {"task_id": 2, "priority": "urgent"})),
         setup=THREE,
         todos={"Pay bills": {"priority": "urgent"}},
     ),
@@ -501,14 +501,14 @@ UPDATING = [
         "priority field",
         one(
             "Set the priority of task 1 to low",
-            Call("update_task", {"number": 1, "priority": "low"}),
+            Call("update_task", {"task_id": 1, "priority": "low"}),
         ),
         setup=THREE,
         todos={"Buy groceries": {"priority": "low"}},
     ),
     Case(
         "prioritize",
-        one("prioritize task 3", Call("update_task", {"number": 3, "priority": "high"})),
+        one("prioritize task 3", Call("update_task", {"task_id": 3, "priority": "high"})),
         setup=THREE,
         todos={"Call mom": {"priority": "high"}},
     ),
@@ -516,7 +516,7 @@ UPDATING = [
         "move",
         one(
             "move task 1 to next monday",
-            Call("update_task", {"number": 1, "due_at": Due(weekday=MONDAY)}),
+            Call("update_task", {"task_id": 1, "due_at": Due(weekday=MONDAY)}),
         ),
         setup=THREE,
         todos={"Buy groceries": {"due_at": Due(weekday=MONDAY)}},
@@ -525,7 +525,7 @@ UPDATING = [
         "postpone with time",
         one(
             "postpone task 2 until tomorrow 9am",
-            Call("update_task", {"number": 2, "due_at": Due(days=1, clock=time(9))}),
+            Call("update_task", {"task_id": 2, "due_at": Due(days=1, clock=time(9))}),
         ),
         setup=THREE,
     ),
@@ -533,7 +533,7 @@ UPDATING = [
         "due, task first",
         one(
             "task 3 is due friday",
-            Call("update_task", {"number": 3, "due_at": Due(weekday=FRIDAY)}),
+            Call("update_task", {"task_id": 3, "due_at": Due(weekday=FRIDAY)}),
         ),
         setup=THREE,
     ),
@@ -542,7 +542,7 @@ UPDATING = [
         one(
             "rename the groceries task to Weekly shop",
             find("groceries"),
-            Call("update_task", {"number": 1, "title": "Weekly shop"}),
+            Call("update_task", {"task_id": 1, "title": "Weekly shop"}),
         ),
         setup=THREE,
         todos={"Weekly shop": {}},
@@ -555,7 +555,7 @@ TAGGING = [
         one(
             "tag task 1 with #errands",
             Call("list_tasks"),
-            Call("update_task", {"number": 1, "tags": ["home", "errands"]}),
+            Call("update_task", {"task_id": 1, "tags": ["home", "errands"]}),
         ),
         setup=(Todo("Buy groceries", tags=("home",)), Todo("Pay bills")),
         todos={"Buy groceries": {"tags": ["home", "errands"]}, "Pay bills": {"tags": []}},
@@ -566,7 +566,7 @@ TAGGING = [
             "add #urgent-ish to the bills task",
             find("bills"),
             Call("list_tasks"),
-            Call("update_task", {"number": 2, "tags": ["urgent-ish"]}),
+            Call("update_task", {"task_id": 2, "tags": ["urgent-ish"]}),
         ),
         setup=THREE,
         todos={"Pay bills": {"tags": ["urgent-ish"]}},

@@ -63,3 +63,23 @@ def test_nothing_another_user_says_reaches_my_todos(
     for todo in before:  # the intruder's answer never shows the owner's todos
         assert todo["id"] not in seen
         assert todo["title"].lower() not in seen
+
+
+def test_a_token_without_todo_scopes_cannot_start_a_turn(
+    chat_gateway: ChatGateway, make_user, api: httpx.Client
+):
+    """The assistant acts through the todo tools as the caller: a personal token limited to
+    chat alone is refused before anything is stored."""
+    user = make_user()
+    made = api.post(
+        "/api/v1/auth/tokens", json={"name": "chat only", "scopes": ["chat"]}, headers=user.headers
+    )
+    assert made.status_code == 201, made.text
+    limited = {"Authorization": f"Bearer {made.json()['token']}"}
+    answer = httpx.post(
+        chat_gateway.url + "/api/v1/chat", json={"message": "add milk"}, headers=limited
+    )
+    error = assert_error(answer, 403, "INSUFFICIENT_SCOPE")
+    assert set(error["details"]["required_scopes"]) == {"todos:read", "todos:write"}
+    listed = httpx.get(chat_gateway.url + CONVERSATIONS, headers=user.headers).json()
+    assert listed["items"] == [] and todos_of(chat_gateway.url, user) == []

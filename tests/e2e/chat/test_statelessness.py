@@ -64,7 +64,7 @@ def test_a_tool_call_made_on_one_process_is_history_on_the_other(
         assert '"Renew passport"' in tool_call["function"]["arguments"]
         assert result["role"] == "tool"
         assert result["tool_call_id"] == tool_call["id"]
-        assert '"number": 1' in result["content"]
+        assert '"task_id": 1' in result["content"]
         assert reply == {"role": "assistant", "content": "Added task 1."}
         assert new == {"role": "user", "content": "which number was it?"}
     finally:

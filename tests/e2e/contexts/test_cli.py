@@ -8,6 +8,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from shared.settings import REPO_ROOT
@@ -112,6 +113,30 @@ def test_via_amqp_submits_through_the_broker(
 
     assert done.returncode == 0, done.stdout + done.stderr
     assert len(list((project / ".claude_tasks" / "contexts").glob("*.md"))) == 16
+
+
+def test_a_personal_access_token_replaces_email_and_password(
+    contexts_stack: ContextsStack, make_user: UserFactory, tmp_path: Path
+) -> None:
+    project = copy_sample("flat", tmp_path)
+    made = httpx.post(
+        f"{contexts_stack.gateway.url}/api/v1/auth/tokens",
+        json={"name": "contexts CLI", "scopes": ["contexts"]},
+        headers=make_user().headers,
+    )
+    assert made.status_code == 201, made.text
+    env = {"PATH": "/usr/bin:/bin", "CONTEXTS_TOKEN": made.json()["token"]}
+
+    done = subprocess.run(
+        [str(CONTEXTS), "generate", str(project), "--gateway-url", contexts_stack.gateway.url],
+        capture_output=True, text=True, timeout=180, env=env,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (
+        len(list((project / ".claude_tasks" / "contexts").glob("*.md")))
+        == expected("flat")["needs_context"]
+    )
 
 
 def test_bad_credentials_exit_2_with_a_clear_message(

@@ -1,0 +1,124 @@
+"""The MCP plugin: serves an MCP server of the official SDK from a Litestar app.
+
+Streamable HTTP in stateless mode with JSON responses: every POST carries a whole exchange,
+so any replica answers any call and no sticky sessions are needed. The endpoint is an
+ordinary route of the app, so the app's middleware (request id, access log, metrics, body
+limit, bearer token) runs first; the SDK's transport then answers with JSON-RPC, its own
+errors included. Its protection against DNS rebinding stays on: the ``Host`` and
+``Origin`` headers must be among the allowed ones. :class:`StrictServer` is the SDK's
+server with tools that refuse arguments they do not take.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from jsonschema import Draft202012Validator
+from litestar import Litestar, asgi
+from litestar.config.app import AppConfig
+from litestar.plugins import InitPluginProtocol
+from litestar.types import Receive, Scope, Send
+from mcp.server import MCPServer
+from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.types import CallToolResult, TextContent
+from mcp.types import Tool as MCPTool
+
+from shared.platform.service import DEFAULT_BODY_LIMIT
+
+LifespanT = TypeVar("LifespanT")
+
+
+class StrictServer(MCPServer[LifespanT]):
+    """The SDK's server, whose tools refuse arguments they do not take (as the REST API
+    refuses unknown fields), so that a misspelt one ("due" for "due_at") is not dropped:
+    their input schemas say ``additionalProperties: false`` and :class:`ArgumentCheck`
+    holds every call to its tool's schema."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.middleware.append(ArgumentCheck(self))
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        for tool in tools:
+            tool.input_schema = {**tool.input_schema, "additionalProperties": False}
+        return tools
+
+
+class ArgumentCheck:
+    """Server middleware: a call's arguments are checked against the tool's published input
+    schema first, so a refusal names the argument and the rule in the schema's words."""
+
+    def __init__(self, server: MCPServer[Any]) -> None:
+        self.server = server
+        self._validators: dict[str, Draft202012Validator] = {}  # built once
+
+    async def __call__(
+        self, ctx: ServerRequestContext[Any, Any], call_next: CallNext
+    ) -> HandlerResult:
+        params = ctx.params
+        if ctx.method != "tools/call" or not isinstance(params, dict):
+            return await call_next(ctx)
+        if not self._validators:
+            for tool in await self.server.list_tools():
+                self._validators[tool.name] = Draft202012Validator(tool.input_schema)
+        name, arguments = params.get("name"), params.get("arguments") or {}
+        validator = self._validators.get(name) if isinstance(name, str) else None
+        if validator is None or not isinstance(arguments, dict):
+            return await call_next(ctx)  # the SDK answers unknown tools and bad params
+        problems = [
+            f"{'.'.join(map(str, error.absolute_path)) or 'arguments'}: {error.message[:200]}"
+            for error in validator.iter_errors(arguments)
+        ]
+        if not problems:
+            return await call_next(ctx)
+        text = f"invalid arguments for {name}: " + "; ".join(sorted(problems))
+        return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+class McpPlugin(InitPluginProtocol):
+    def __init__(
+        self,
+        server: MCPServer[Any],
+        *,
+        path: str = "/mcp",
+        allowed_hosts: list[str],
+        allowed_origins: list[str],
+        max_body_bytes: int = DEFAULT_BODY_LIMIT,
+    ) -> None:
+        self.server = server
+        self.path = path
+        # Builds the SDK's session manager; its Starlette app is not used: the endpoint is
+        # mounted below, behind the app's own middleware.
+        server.streamable_http_app(
+            json_response=True,
+            stateless_http=True,
+            max_request_body_size=max_body_bytes,
+            transport_security=TransportSecuritySettings(
+                enable_dns_rebinding_protection=True,
+                allowed_hosts=allowed_hosts,
+                allowed_origins=allowed_origins,
+            ),
+        )
+        self._endpoint = StreamableHTTPASGIApp(server.session_manager)
+
+    def on_app_init(self, app_config: AppConfig) -> AppConfig:
+        endpoint = self._endpoint
+
+        @asgi(self.path, is_mount=True, include_in_schema=False, copy_scope=False)
+        async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+            await endpoint(scope, receive, send)  # type: ignore[arg-type]
+
+        app_config.route_handlers.append(mcp_endpoint)
+        app_config.lifespan.append(self._lifespan)
+        return app_config
+
+    @asynccontextmanager
+    async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
+        # The SDK's session manager runs each stateless exchange in its task group.
+        async with self.server.session_manager.run():
+            yield
