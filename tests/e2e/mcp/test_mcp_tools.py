@@ -252,3 +252,20 @@ def test_malformed_json_rpc_gets_a_protocol_error_never_a_500(
     answer = httpx.post(mcp_url(stack), content=body, headers=headers, timeout=10)
     assert 400 <= answer.status_code < 500, answer.text
     assert "error" in answer.json()
+
+
+def test_the_dns_rebinding_protection_is_on(stack: Stack, make_user: UserFactory) -> None:
+    """A page on another site cannot drive the endpoint through a user's browser: a foreign
+    Host (a rebound DNS name) or Origin is refused before any tool runs."""
+    user = make_user()
+    call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+            "params": {"name": "add_task", "arguments": {"title": "Planted"}}}  # fmt: skip
+    headers = {**user.headers, "Accept": "application/json, text/event-stream"}
+    direct = f"{stack.todos.url}/mcp"
+    rebound = httpx.post(direct, json=call, headers={**headers, "Host": "evil.example"})
+    assert rebound.status_code == 421
+    for url in (direct, mcp_url(stack)):
+        foreign = httpx.post(url, json=call, headers={**headers, "Origin": "https://evil.example"})
+        assert foreign.status_code == 403, url
+    todos = httpx.get(f"{stack.gateway.url}/api/v1/todos", headers=user.headers).json()
+    assert todos["items"] == []
