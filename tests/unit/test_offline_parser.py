@@ -13,6 +13,7 @@ from services.chat.offline.intents import (
     ChangeStatus,
     Chat,
     Choose,
+    ClearCompleted,
     Intent,
     ListTasks,
     TagTask,
@@ -20,6 +21,7 @@ from services.chat.offline.intents import (
     Undo,
     UpdateTask,
 )
+from services.chat.offline.phrases import word_stem
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=TZ)  # a Friday morning
@@ -224,3 +226,42 @@ def test_relative_dates_follow_the_users_zone() -> None:
     intent = parse("remind me to stretch tomorrow at 8am", now)
     assert isinstance(intent, AddTask) and intent.due_at is not None
     assert intent.due_at.isoformat() == "2026-11-22T08:00:00+09:00"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "clear all completed tasks",
+        "Clear completed",
+        "delete all completed tasks",
+        "remove the done ones",
+        "get rid of all finished tasks",
+        "clean up my done list",
+    ],
+)
+def test_clearing_the_completed_tasks_is_one_request(text: str) -> None:
+    assert parse(text, NOW) == ClearCompleted()
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("delete all my tasks", Chat("bulk")),  # everything at once stays refused
+        ("remove the completed report task",
+         ChangeStatus("delete", (TaskRef(name="completed report"),))),
+    ],
+)  # fmt: skip
+def test_other_deletions_are_not_a_clear(text: str, intent: object) -> None:
+    assert parse(text, NOW) == intent
+
+
+@pytest.mark.parametrize(
+    ("word", "stem"),
+    [
+        ("bills", "bill"), ("meetings", "meeting"), ("groceries", "grocer"), ("boxes", "box"),
+        ("dishes", "dish"), ("called", "call"), ("notes", "note"), ("class", "class"),
+        ("status", "status"), ("bus", "bus"), ("mom", "mom"),
+    ],
+)  # fmt: skip
+def test_a_word_stem_is_what_its_forms_share(word: str, stem: str) -> None:
+    assert word_stem(word) == stem

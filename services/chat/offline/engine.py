@@ -23,6 +23,7 @@ from services.chat.offline.intents import (
     ChangeStatus,
     Chat,
     Choose,
+    ClearCompleted,
     Intent,
     ListTasks,
     TagTask,
@@ -31,6 +32,7 @@ from services.chat.offline.intents import (
     UpdateTask,
 )
 from services.chat.offline.parser import parse
+from services.chat.offline.phrases import word_stem
 
 # Where to look first when resolving a name: pending tasks to complete, done ones to reopen.
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
@@ -39,6 +41,9 @@ _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
 }
 # Tasks one message may change ("delete tasks 1, 2 and 3"); more is refused, not cut short.
 MAX_TARGETS = 10
+# Completed tasks one "clear" deletes: with the listing, the answer and the request they
+# stay within the history window (CHAT_HISTORY_WINDOW, 20), so "undo" sees all of them.
+MAX_CLEARED = 15
 _STOPWORDS = {"the", "a", "an", "my", "to", "for", "of", "and", "with", "about", "on", "in", "at"}
 
 
@@ -111,6 +116,8 @@ class _Handler:
             return await self.update(intent)
         if isinstance(intent, TagTask):
             return await self.tag(intent)
+        if isinstance(intent, ClearCompleted):
+            return await self.clear_completed()
         if isinstance(intent, Undo):
             return await self.undo()
         if isinstance(intent, Choose):
@@ -198,6 +205,22 @@ class _Handler:
             return replies.refused("update_task", result)
         return replies.updated(result, changes, self.tz)
 
+    async def clear_completed(self) -> str:
+        """Delete the completed tasks, at most MAX_CLEARED a message, so that all of them fit
+        in the history window "undo" reads (it restores the whole group)."""
+        listed = await self.tools.call("list_tasks", {"status": "completed", "limit": MAX_CLEARED})
+        if "error" in listed:
+            return replies.refused("list_tasks", listed)
+        deleted: list[dict[str, Any]] = []
+        for task in listed.get("tasks") or []:
+            result = await self.tools.call("delete_task", {"task_id": replies.task_number(task)})
+            if "error" in result:
+                return replies.cleared(
+                    deleted, more=True, failure=replies.refused("delete_task", result)
+                )
+            deleted.append(result)
+        return replies.cleared(deleted, more=bool(listed.get("has_more")))
+
     async def undo(self) -> str:
         calls = history.last_undoable(self.earlier)
         if not calls:
@@ -242,10 +265,12 @@ class _Handler:
 
         "the call mom one" finds "Call my mom": the longest word is searched, and only titles
         holding all the words (as word starts) are kept, so one common word alone never
-        picks a task to change.
+        picks a task to change. Words are taken in their stem form, so "the bills one"
+        finds "Pay electricity bill".
         """
-        words = [w for w in re.findall(r"[\w'-]+", name.lower()) if w not in _STOPWORDS]
-        fallback = sorted(words, key=len, reverse=True)[:1] if len(words) > 1 else []
+        words = [word_stem(w) for w in re.findall(r"[\w'-]+", name.lower()) if w not in _STOPWORDS]
+        longest = sorted(words, key=len, reverse=True)[:1]
+        fallback = [word for word in longest if len(words) > 1 or word != name.lower()]
         for query in [name, *fallback]:
             for status in statuses:
                 result = await self.tools.call("find_tasks", {"query": query, "status": status})

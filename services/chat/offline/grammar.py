@@ -165,6 +165,14 @@ DELETE = (
     rf"throw\s+(?:away|out)|forget\s+about|nuke)\s+{_TARGET}$",
     rf"{_FIRST}{_TARGET}\s*[,:-]?\s+(?:delete|remove|erase|trash)(?:\s+(?:it|that|this))?$",
 )
+# "clear all completed tasks": the one change made to many tasks at once (undo reverts it).
+CLEAR_COMPLETED = (
+    r"^(?:clear|delete|remove|erase|purge|trash|archive|clean\s+up|get\s+rid\s+of)\s+(?:out\s+)?"
+    r"(?:all\s+)?(?:of\s+)?(?:the\s+|my\s+)?(?:completed|done|finished|checked[\s-]off)"
+    r"(?:\s+(?:tasks?|todos?|items?|ones|stuff))?$",
+    r"^(?:clear|clean\s+up|tidy\s+up)\s+(?:out\s+)?(?:the\s+|my\s+)?(?:completed|done|finished)"
+    r"\s+(?:list|section)$",
+)
 # "delete all my tasks": answered, but never done in one go.
 BULK = re.compile(r"^(?:all|every|everything|each)\b", _I)
 RESTORE = (

@@ -73,6 +73,11 @@ class TagTask:
 
 
 @dataclass(frozen=True)
+class ClearCompleted:
+    """ "Clear all completed tasks": delete the completed ones (undo brings them back)."""
+
+
+@dataclass(frozen=True)
 class Undo:
     """ "Undo that": revert the last undoable tool call found in the history."""
 
@@ -94,4 +99,14 @@ class Chat:
     text: str = ""
 
 
-Intent = AddTask | ListTasks | ChangeStatus | UpdateTask | TagTask | Undo | Choose | Chat
+Intent = (
+    AddTask
+    | ListTasks
+    | ChangeStatus
+    | UpdateTask
+    | TagTask
+    | ClearCompleted
+    | Undo
+    | Choose
+    | Chat
+)

@@ -23,6 +23,7 @@ from services.chat.offline.intents import (
     Chat,
     ChatKind,
     Choose,
+    ClearCompleted,
     Intent,
     ListTasks,
     StatusFilter,
@@ -90,6 +91,10 @@ def _chat(kind: ChatKind) -> Builder:
 
 def _undo(_match: re.Match[str], _now: datetime) -> Intent:
     return Undo()
+
+
+def _clear_completed(_match: re.Match[str], _now: datetime) -> Intent:
+    return ClearCompleted()
 
 
 def _choose(match: re.Match[str], _now: datetime) -> Intent:
@@ -259,6 +264,7 @@ RULES: tuple[Rule, ...] = (
     *(_rule(p, _chat("help")) for p in grammar.HELP),
     *(_rule(p, _undo) for p in grammar.UNDO),
     *(_rule(p, _choose) for p in grammar.CHOOSE),
+    *(_rule(p, _clear_completed) for p in grammar.CLEAR_COMPLETED),
     *(_rule(p, _list) for p in grammar.LIST),
     *(_rule(p, _make) for p in grammar.MAKE),
     *(_rule(p, _prioritise("high")) for p in grammar.PRIORITISE),

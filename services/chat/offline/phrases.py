@@ -140,3 +140,19 @@ def as_title(text: str) -> str:
 def _cut(text: str, span: tuple[int, int], marker: str = "") -> str:
     start, end = span
     return f"{text[:start]} {marker} {text[end:]}"
+
+
+def word_stem(word: str) -> str:
+    """The part of a word its other forms share, roughly: "bills" -> "bill", "meetings" ->
+    "meeting", "groceries" -> "grocer", "boxes" -> "box", "called" -> "call". Matched as the
+    start of a word, it finds the other forms; at least three letters are kept."""
+    for suffix, keep in (("ies", ""), ("ing", ""), ("ed", ""), ("es", "sxz"), ("s", "")):
+        base = word[: -len(suffix)]
+        if not word.endswith(suffix) or len(base) < 3:
+            continue
+        if keep and not base.endswith(tuple(keep)) and not base.endswith(("ch", "sh")):
+            continue
+        if suffix == "s" and base.endswith(("s", "u", "i")):  # "class", "status", "analysis"
+            continue
+        return base
+    return word

@@ -25,7 +25,8 @@ HELP = (
     '• "mark task 3 as complete", "I finished the groceries one", "reopen task 2"\n'
     '• "change task 1 to \'Call mom tonight\'", "make task 2 urgent", '
     '"move task 5 to next monday"\n'
-    '• "delete the meeting task", then "undo that" if you change your mind'
+    '• "delete the meeting task", then "undo that" if you change your mind\n'
+    '• "clear all completed tasks"'
 )
 
 NARROW = (
@@ -62,7 +63,8 @@ def chat(kind: str) -> str:
     if kind == "bulk":
         return (
             "To be safe I change tasks one at a time: tell me their numbers, for example "
-            '"delete tasks 2 and 3" (say "show my tasks" to see them).'
+            '"delete tasks 2 and 3" (say "show my tasks" to see them), or say "clear '
+            'completed tasks" to delete the done ones.'
         )
     return "Sorry, I didn't understand that. " + HELP
 
@@ -94,6 +96,19 @@ def updated(task: dict[str, Any], changes: dict[str, Any], tz: tzinfo | None) ->
         head = f"Renamed task {_number(task)} to {_quote(task)}"
         return head + (f" ({', '.join(parts)})." if parts else ".")
     return f"Updated task {_number(task)} {_quote(task)}: {', '.join(parts) or 'saved'}."
+
+
+def cleared(deleted: list[dict[str, Any]], *, more: bool, failure: str = "") -> str:
+    """What "clear all completed tasks" did."""
+    if not deleted:
+        return failure or "You have no completed tasks to clear."
+    count = f"{len(deleted)} completed task{'s' if len(deleted) > 1 else ''}"
+    names = ", ".join(f"#{_number(task)} {_quote(task)}" for task in deleted)
+    lines = [f"Deleted {count}: {names}.", failure]
+    if more and not failure:
+        lines.append('There are more: say "clear completed tasks" again.')
+    lines.append('Say "undo" to bring them back.')
+    return "\n".join(line for line in lines if line)
 
 
 def listing(tasks: list[dict[str, Any]], label: str, tz: tzinfo | None, *, more: bool) -> str:

@@ -507,6 +507,55 @@ UPDATING = [
         todos={"Buy groceries": {"priority": "low"}},
     ),
     Case(
+        "clear completed, then undo",
+        (
+            Step(
+                "clear all completed tasks",
+                (
+                    listing(2, status="completed"),
+                    number("delete_task", 1, "deleted"),
+                    number("delete_task", 3, "deleted"),
+                ),
+                reply_has="deleted 2 completed tasks",
+            ),
+            Step("undo that", (number("restore_task", 1), number("restore_task", 3))),
+        ),
+        setup=(
+            Todo("Buy groceries", status="completed"),
+            Todo("Pay bills"),
+            Todo("Call mom", status="completed"),
+        ),
+        todos={"Buy groceries": {"status": "completed"}, "Call mom": {"status": "completed"}},
+    ),
+    Case(
+        "clear completed, in other words",
+        one(
+            "remove the done ones",
+            listing(1, status="completed"),
+            number("delete_task", 2, "deleted"),
+            reply_has="deleted 1 completed task",
+        ),
+        setup=(Todo("Buy groceries"), Todo("Pay bills", status="completed")),
+        todos={"Buy groceries": {"status": "pending"}},
+        gone=("Pay bills",),
+    ),
+    Case(
+        "clear completed with none",
+        one("clear completed tasks", listing(0, status="completed"), reply_has="no completed"),
+        setup=THREE,
+    ),
+    Case(
+        "a name in another word form",
+        one(
+            "postpone the bills one to friday",
+            find("bills"),
+            find("bill"),
+            Call("update_task", {"task_id": 2, "due_at": Due(weekday=FRIDAY)}),
+        ),
+        setup=(Todo("Buy groceries"), Todo("Pay electricity bill"), Todo("Call mom")),
+        todos={"Pay electricity bill": {"due_at": Due(weekday=FRIDAY)}},
+    ),
+    Case(
         "prioritize",
         one("prioritize task 3", Call("update_task", {"task_id": 3, "priority": "high"})),
         setup=THREE,
