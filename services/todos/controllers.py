@@ -42,6 +42,15 @@ IfMatch = Annotated[
         name="if-match", description='Only change the todo if its ETag is one of these ("3")'
     ),
 ]
+TimeZoneHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="x-timezone",
+        description="The zone a recurring todo repeats in when time_zone is left out "
+        "(an unknown one: UTC)",
+        required=False,
+    ),
+]
 IfNoneMatch = Annotated[
     str | None,
     HeaderParameter(name="if-none-match", description="304 when the ETag is one of these"),
@@ -58,9 +67,13 @@ class TodoController(Controller):
 
     @post("/", status_code=201, summary="Create a todo")
     async def create(
-        self, request: AuthRequest, session: Session, data: JSONBody[TodoCreate]
+        self,
+        request: AuthRequest,
+        session: Session,
+        data: JSONBody[TodoCreate],
+        x_timezone: TimeZoneHeader = None,
     ) -> Response[Todo]:
-        todo = await service.create_todo(session, request.user, data)
+        todo = await service.create_todo(session, request.user, data, header_zone=x_timezone)
         return _with_etag(todo, status_code=201, location=f"{BASE_PATH}/{todo.id}")
 
     @get("/", summary="List todos (filtered, sorted, cursor-paginated)")
@@ -79,6 +92,12 @@ class TodoController(Controller):
         ] = None,
         due_before: Annotated[datetime | None, QueryParameter(description="due_at < it")] = None,
         due_after: Annotated[datetime | None, QueryParameter(description="due_at >= it")] = None,
+        overdue: Annotated[
+            bool | None, QueryParameter(description="true: pending and due before now")
+        ] = None,
+        recurring: Annotated[
+            bool | None, QueryParameter(description="true: with a recurrence; false: without")
+        ] = None,
         number: Annotated[
             int | None,
             QueryParameter(ge=1, le=MAX_NUMBER, description="the todo with this per-user number"),
@@ -99,6 +118,8 @@ class TodoController(Controller):
             q=q,
             due_before=due_before,
             due_after=due_after,
+            overdue=overdue,
+            recurring=recurring,
             number=number,
             deleted=deleted,
         )
@@ -135,10 +156,16 @@ class TodoController(Controller):
         todo_id: TodoId,
         data: JSONBody[TodoUpdate],
         if_match: IfMatch = None,
+        x_timezone: TimeZoneHeader = None,
     ) -> Response[Todo]:
         expected = await _expected_version(if_match, session, request.user, todo_id)
         todo = await service.update_todo(
-            session, request.user, todo_id, data, expected_version=expected
+            session,
+            request.user,
+            todo_id,
+            data,
+            expected_version=expected,
+            header_zone=x_timezone,
         )
         return _with_etag(todo)
 
@@ -167,6 +194,19 @@ class TodoController(Controller):
         todo = await service.complete_todo(
             session, request.user, todo_id, expected_version=expected
         )
+        return _with_etag(todo)
+
+    @post(
+        "/{todo_id:str}/skip",
+        status_code=200,
+        summary="Move a recurring todo to its next occurrence without completing it",
+        raises=CONDITIONAL_WRITE,
+    )
+    async def skip_todo(
+        self, request: AuthRequest, session: Session, todo_id: TodoId, if_match: IfMatch = None
+    ) -> Response[Todo]:
+        expected = await _expected_version(if_match, session, request.user, todo_id)
+        todo = await service.skip_todo(session, request.user, todo_id, expected_version=expected)
         return _with_etag(todo)
 
     @post(

@@ -1,6 +1,9 @@
 """Tables of the todos service, in the Postgres schema ``todos``.
 
 ``todos.todos`` holds every todo, soft-deleted ones included (``deleted_at`` set).
+A recurring todo carries its rule (``recurrence``), the zone it repeats in and its series'
+first due date (``series_start``, which COUNT counts from); completing it creates the next
+occurrence, which points back with ``recurred_from``: unique, so one todo never has two.
 ``todos.user_counters`` hands out the per-user ``number`` (1, 2, 3, ...): one atomic
 upsert per create, so numbers are never duplicated under concurrency and never reused.
 """
@@ -12,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
+    ForeignKey,
     Index,
     String,
     Text,
@@ -48,6 +52,10 @@ class TodoModel(Base):
     priority: Mapped[str] = mapped_column(Text, server_default="medium")
     due_at: Mapped[datetime | None]
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
+    recurrence: Mapped[str | None] = mapped_column(Text)
+    time_zone: Mapped[str | None] = mapped_column(Text)
+    series_start: Mapped[datetime | None]
+    recurred_from: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("todos.todos.id"))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
     completed_at: Mapped[datetime | None]
@@ -61,10 +69,23 @@ class TodoModel(Base):
         CheckConstraint("char_length(title) BETWEEN 1 AND 255", name="title_length"),
         CheckConstraint("char_length(description) <= 10000", name="description_length"),
         CheckConstraint("cardinality(tags) <= 20", name="tags_count"),
+        CheckConstraint("char_length(recurrence) <= 500", name="recurrence_length"),
+        CheckConstraint("char_length(time_zone) <= 64", name="time_zone_length"),
+        CheckConstraint(
+            "recurrence IS NULL OR (due_at IS NOT NULL AND time_zone IS NOT NULL"
+            " AND series_start IS NOT NULL)",
+            name="recurrence_anchored",
+        ),
         Index("ix_todos_user_created", "user_id", "created_at", "id", postgresql_where=LIVE),
         Index("ix_todos_user_due", "user_id", "due_at", "id", postgresql_where=LIVE),
         Index("ix_todos_user_status", "user_id", "status", postgresql_where=LIVE),
         Index("ix_todos_tags", "tags", postgresql_using="gin"),
+        Index(
+            "ux_todos_recurred_from",
+            "recurred_from",
+            unique=True,
+            postgresql_where=text("recurred_from IS NOT NULL"),
+        ),
     )
 
 

@@ -1,8 +1,7 @@
-"""The SQL of the todos service.
+"""The SQL of one todo of the todos service (the list's is in ``list_query``).
 
-Every statement is scoped to one user and, except :func:`restore` and the trash listing
-(``TodoFilters.deleted``), to live rows (``deleted_at IS NULL``), so isolation and soft
-deletion cannot be forgotten by a caller.
+Every statement is scoped to one user and, except :func:`restore`, to live rows
+(``deleted_at IS NULL``), so isolation and soft deletion cannot be forgotten by a caller.
 Statements use the Core table (not ORM entities): one round trip each, rows come back in
 the field order of :class:`~services.todos.schemas.Todo`.
 """
@@ -11,13 +10,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import (
+    CTE,
     ColumnElement,
-    DateTime,
-    Select,
     Table,
     and_,
     bindparam,
@@ -25,10 +25,9 @@ from sqlalchemy import (
     func,
     insert,
     literal,
-    literal_column,
     or_,
     select,
-    tuple_,
+    true,
     update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -36,7 +35,7 @@ from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.todos.models import TodoModel, UserCounter
-from services.todos.schemas import Todo, TodoFilters
+from services.todos.schemas import Todo
 
 todos = cast(Table, TodoModel.__table__)
 counters = cast(Table, UserCounter.__table__)
@@ -52,22 +51,14 @@ TODO_COLUMNS = (
     c.priority,
     c.due_at,
     c.tags,
+    c.recurrence,
+    c.time_zone,
+    c.recurred_from,
     c.created_at,
     c.updated_at,
     c.completed_at,
     c.version,
 )
-
-INFINITY = literal_column("'infinity'::timestamptz", DateTime(timezone=True))
-PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "urgent": 3}
-
-# The sort expressions are never NULL, so (expression, id) is a total order for keysets.
-SORT_EXPRESSIONS: dict[str, ColumnElement[Any]] = {
-    "created_at": c.created_at,
-    "due_at": func.coalesce(c.due_at, INFINITY),  # no due date sorts after every date
-    "priority": case(PRIORITY_RANK, value=c.priority, else_=-1),
-    "title": c.title,
-}
 
 # The hot path (GET by id). Compiled once to the driver's SQL ($1, $2) and run on the
 # session's asyncpg connection: one prepared-statement round trip, without the BEGIN and
@@ -82,12 +73,12 @@ assert _GET_LIVE_COMPILED.positiontup == ["todo_id", "user_id"]
 GET_LIVE_SQL = str(_GET_LIVE_COMPILED)
 
 
-def _todo(row: Sequence[Any]) -> Todo:
+def todo_of(row: Sequence[Any]) -> Todo:
     return Todo(*row)
 
 
 def _to_todo(row: Sequence[Any] | None) -> Todo | None:
-    return None if row is None else _todo(row)
+    return None if row is None else todo_of(row)
 
 
 def _own_live(todo_id: uuid.UUID, user_id: uuid.UUID) -> ColumnElement[bool]:
@@ -131,18 +122,19 @@ async def live_version(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.
     return cast(int | None, await session.scalar(stmt))
 
 
-async def insert_todo(session: AsyncSession, user_id: uuid.UUID, values: Mapping[str, Any]) -> Todo:
-    """Insert a todo with the user's next number, in one statement.
+def _next_number(user_id: uuid.UUID, *, unless: ColumnElement[bool] | None = None) -> CTE:
+    """The user's next number, as a CTE that bumps the counter (no row when ``unless`` holds).
 
-    The number comes from an upsert on the user's counter row in the same statement: the
-    row lock it takes serialises concurrent creates of one user until their commit, and
-    the counter only ever grows, so numbers are neither duplicated nor reused.
+    An upsert on the user's counter row: the row lock it takes serialises concurrent creates
+    of one user until their commit, and the counter only ever grows, so numbers are neither
+    duplicated nor reused.
     """
-    if values.get("status") == "completed":
-        values = {**values, "completed_at": func.now()}
-    next_number = (
+    first = select(literal(user_id, counters.c.user_id.type), literal(1))
+    if unless is not None:
+        first = first.where(~unless)
+    return (
         pg_insert(counters)
-        .values(user_id=user_id, last_number=1)
+        .from_select(["user_id", "last_number"], first)
         .on_conflict_do_update(
             index_elements=[counters.c.user_id],
             set_={"last_number": counters.c.last_number + 1},
@@ -150,6 +142,13 @@ async def insert_todo(session: AsyncSession, user_id: uuid.UUID, values: Mapping
         .returning(counters.c.last_number)
         .cte("next_number")
     )
+
+
+async def insert_todo(session: AsyncSession, user_id: uuid.UUID, values: Mapping[str, Any]) -> Todo:
+    """Insert a todo with the user's next number, in one statement."""
+    if values.get("status") == "completed":
+        values = {**values, "completed_at": func.now()}
+    next_number = _next_number(user_id)
     stmt = (
         insert(todos)
         .add_cte(next_number)
@@ -161,7 +160,66 @@ async def insert_todo(session: AsyncSession, user_id: uuid.UUID, values: Mapping
         )
         .returning(*TODO_COLUMNS)
     )
-    return _todo((await session.execute(stmt)).one())
+    return todo_of((await session.execute(stmt)).one())
+
+
+async def insert_next_occurrence(
+    session: AsyncSession, user_id: uuid.UUID, done_id: uuid.UUID, due_at: datetime
+) -> Todo | None:
+    """Create the occurrence after todo ``done_id``, due at ``due_at``: a pending copy of its
+    title, description, priority, tags and series, with the user's next number. None (and
+    no number used) when that todo already has its next occurrence.
+
+    The caller holds the row lock of ``done_id`` (it has just completed it), so another
+    completion of it waits for this transaction and then sees the occurrence made here; the
+    unique index on ``recurred_from`` backs that up.
+    """
+    exists = select(c.id).where(c.recurred_from == done_id).exists()
+    next_number = _next_number(user_id, unless=exists)
+    copied = ("title", "description", "priority", "tags", "recurrence", "time_zone")
+    source = (
+        select(
+            literal(uuid.uuid4(), c.id.type),
+            c.user_id,
+            next_number.c.last_number,
+            *(c[name] for name in copied),
+            c.series_start,
+            c.id,
+            literal(due_at, c.due_at.type),
+        )
+        .select_from(todos.join(next_number, true()))
+        .where(c.id == done_id, c.user_id == user_id)
+    )
+    columns = ["id", "user_id", "number", *copied, "series_start", "recurred_from", "due_at"]
+    stmt = (
+        pg_insert(todos)
+        .add_cte(next_number)
+        .from_select(columns, source)
+        .on_conflict_do_nothing(
+            index_elements=[c.recurred_from], index_where=c.recurred_from.is_not(None)
+        )
+        .returning(*TODO_COLUMNS)
+    )
+    return _to_todo((await session.execute(stmt)).first())
+
+
+async def lock_live(
+    session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID
+) -> tuple[Todo, datetime | None] | None:
+    """The live todo and its series' start, locked until the transaction ends (None: none)."""
+    stmt = (
+        select(*TODO_COLUMNS, c.series_start).where(_own_live(todo_id, user_id)).with_for_update()
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else (todo_of(row[:-1]), row[-1])
+
+
+@dataclass(frozen=True)
+class Updated:
+    todo: Todo
+    changed: bool  # some value really changed
+    completed_now: bool  # this transaction completed it
+    series_start: datetime | None
 
 
 async def update_live(
@@ -170,9 +228,8 @@ async def update_live(
     todo_id: uuid.UUID,
     changes: Mapping[str, Any],
     expected_version: int | None = None,
-) -> tuple[Todo, bool] | None:
-    """Set ``changes`` (column -> value) on a live todo: (the todo, whether it changed), or
-    None when no live todo matches.
+) -> Updated | None:
+    """Set ``changes`` (column -> value) on a live todo, or None when no live todo matches.
 
     ``version`` and ``updated_at`` move only when a value really changes, so completing a
     completed todo is a no-op. Changing ``status`` sets or clears ``completed_at``. With
@@ -190,15 +247,24 @@ async def update_live(
     values["version"] = case((changed, c.version + 1), else_=c.version)
     values["updated_at"] = case((changed, func.now()), else_=c.updated_at)
     condition = _own_live_at(todo_id, user_id, expected_version)
-    # now() is the transaction's start time: updated_at equals it only if this row changed.
+    # now() is the transaction's start time: updated_at (completed_at) equals it only if
+    # this transaction changed (completed) the row.
     stmt = (
         update(todos)
         .where(condition)
         .values(values)
-        .returning(*TODO_COLUMNS, (c.updated_at == func.now()).label("changed"))
+        .returning(
+            *TODO_COLUMNS,
+            c.updated_at == func.now(),
+            func.coalesce(c.completed_at == func.now(), False),
+            c.series_start,
+        )
     )
     row = (await session.execute(stmt)).first()
-    return None if row is None else (_todo(row[:-1]), bool(row[-1]))
+    if row is None:
+        return None
+    *columns, changed_now, completed_now, series_start = row
+    return Updated(todo_of(columns), bool(changed_now), bool(completed_now), series_start)
 
 
 async def soft_delete(
@@ -227,73 +293,3 @@ async def restore(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID)
         .returning(*TODO_COLUMNS)
     )
     return _to_todo((await session.execute(stmt)).first())
-
-
-def sort_key_value(sort_field: str, todo: Todo) -> Any:
-    """The value of the sort expression for ``todo`` (what a cursor carries)."""
-    if sort_field == "priority":
-        return PRIORITY_RANK[todo.priority]
-    return getattr(todo, sort_field)
-
-
-def _cursor_bound(sort_field: str, value: Any) -> ColumnElement[Any]:
-    if sort_field == "due_at" and value is None:
-        return INFINITY
-    return literal(value, SORT_EXPRESSIONS[sort_field].type)
-
-
-async def list_page(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    filters: TodoFilters,
-    *,
-    sort_field: str,
-    descending: bool,
-    after: tuple[Any, uuid.UUID] | None,
-    limit: int,
-) -> Sequence[Todo]:
-    """Up to ``limit`` todos in sort order, starting after the ``(value, id)`` keyset."""
-    stmt = _filtered(user_id, filters)
-    expression = SORT_EXPRESSIONS[sort_field]
-    if after is not None:
-        key = tuple_(expression, c.id)
-        bound = tuple_(_cursor_bound(sort_field, after[0]), literal(after[1], c.id.type))
-        stmt = stmt.where(key < bound if descending else key > bound)
-    if descending:
-        stmt = stmt.order_by(expression.desc(), c.id.desc())
-    else:
-        stmt = stmt.order_by(expression.asc(), c.id.asc())
-    result = await session.execute(stmt.limit(limit))
-    return [_todo(row) for row in result]
-
-
-def _filtered(user_id: uuid.UUID, filters: TodoFilters) -> Select[Any]:
-    if filters.deleted:  # the trash: its items also say when they were deleted
-        stmt = select(*TODO_COLUMNS, c.deleted_at).where(
-            c.user_id == user_id, c.deleted_at.is_not(None)
-        )
-    else:
-        stmt = select(*TODO_COLUMNS).where(c.user_id == user_id, c.deleted_at.is_(None))
-    if filters.number is not None:
-        stmt = stmt.where(c.number == filters.number)
-    if filters.status is not None:
-        stmt = stmt.where(c.status == filters.status)
-    if filters.priority:
-        stmt = stmt.where(c.priority.in_(filters.priority))
-    if filters.tags:
-        stmt = stmt.where(c.tags.contains(filters.tags))
-    if filters.q:
-        pattern = f"%{escape_like(filters.q)}%"
-        stmt = stmt.where(
-            or_(c.title.ilike(pattern, escape="\\"), c.description.ilike(pattern, escape="\\"))
-        )
-    if filters.due_before is not None:
-        stmt = stmt.where(c.due_at < filters.due_before)
-    if filters.due_after is not None:
-        stmt = stmt.where(c.due_at >= filters.due_after)
-    return stmt
-
-
-def escape_like(text: str) -> str:
-    """``text`` as a literal inside a LIKE pattern (escape character: backslash)."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from services.todos import recurrence
 from shared.input_checks import CheckedInput
 
 Status = Literal["pending", "completed"]
@@ -38,6 +39,24 @@ Description = Annotated[
 ]
 Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=VISIBLE)]
 Tags = Annotated[list[Tag], msgspec.Meta(max_length=20, description="up to 20 tags, 1..50 each")]
+Recurrence = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=recurrence.MAX_LENGTH,
+        pattern=NO_CONTROL,
+        description="an RFC 5545 RRULE body such as FREQ=WEEKLY;BYDAY=MO (needs due_at)",
+    ),
+]
+TimeZoneName = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_+\-/]+$",
+        description="IANA zone a recurring todo repeats in (default: X-Timezone, else UTC)",
+    ),
+]
 
 
 class TodoCreate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
@@ -47,6 +66,8 @@ class TodoCreate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
     priority: Priority = "medium"
     due_at: datetime | None = None
     tags: Tags = msgspec.field(default_factory=list)
+    recurrence: Recurrence | None = None
+    time_zone: TimeZoneName | None = None
 
 
 class TodoUpdate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
@@ -58,6 +79,8 @@ class TodoUpdate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
     priority: Priority | UnsetType = UNSET
     due_at: datetime | UnsetType | None = UNSET
     tags: Tags | UnsetType = UNSET
+    recurrence: Recurrence | UnsetType | None = UNSET  # null stops the series
+    time_zone: TimeZoneName | UnsetType | None = UNSET
 
     def changes(self) -> dict[str, object]:
         """The fields that were sent, by name."""
@@ -79,6 +102,9 @@ class Todo(msgspec.Struct):
     priority: Priority
     due_at: datetime | None
     tags: list[str]
+    recurrence: str | None
+    time_zone: str | None  # the zone a recurring todo repeats in
+    recurred_from: uuid.UUID | None  # the todo whose completion created this one
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None
@@ -107,5 +133,7 @@ class TodoFilters(CheckedInput, kw_only=True):
     q: str | None = None  # case-insensitive substring of title or description
     due_before: datetime | None = None  # due_at < due_before
     due_after: datetime | None = None  # due_at >= due_after
+    overdue: bool | None = None  # True: pending and due before now; False: the others
+    recurring: bool | None = None  # True: with a recurrence; False: without
     number: int | None = None  # the todo the user calls "task <number>"
     deleted: bool = False  # True: the trash (soft-deleted todos, restorable) instead

@@ -5,7 +5,8 @@ one (:class:`~shared.errors.NotFound`). Nothing here commits: the request's unit
 (:class:`shared.platform.DatabasePlugin`) commits when the handler succeeds.
 
 Ids may be given as ``uuid.UUID`` or as text; a todo id that is not a UUID is simply not
-found, and a user id that is not a UUID is an invalid token.
+found, and a user id that is not a UUID is an invalid token. What recurrence adds to the
+writes (completing a recurring todo creates its next occurrence) is in ``recurring``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import asyncpg
 from msgspec import UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.todos import repository
+from services.todos import list_query, recurring, repository
 from services.todos.models import OUTBOX
 from services.todos.pagination import (
     DEFAULT_LIMIT,
@@ -30,7 +31,7 @@ from services.todos.pagination import (
 )
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoPage, TodoUpdate
 from shared.auth_middleware import user_id as user_uuid
-from shared.errors import NotFound, VersionConflict
+from shared.errors import NotFound, VersionConflict, invalid
 from shared.outbox import record
 from shared.pagination import keyset_page
 
@@ -46,7 +47,11 @@ def todo_uuid(todo_id: Id) -> uuid.UUID:
         raise NotFound("Todo not found") from None
 
 
-async def create_todo(session: AsyncSession, user_id: Id, data: TodoCreate) -> Todo:
+async def create_todo(
+    session: AsyncSession, user_id: Id, data: TodoCreate, *, header_zone: str | None = None
+) -> Todo:
+    """Create a todo; ``header_zone`` is the request's X-Timezone (a recurring todo's default
+    zone)."""
     values: dict[str, Any] = {
         "title": data.title.strip(),
         "description": data.description,
@@ -55,9 +60,18 @@ async def create_todo(session: AsyncSession, user_id: Id, data: TodoCreate) -> T
         "due_at": _aware(data.due_at),
         "tags": _clean_tags(data.tags),
     }
+    if data.time_zone is not None:
+        values["time_zone"] = recurring.checked_zone(data.time_zone)
+    if data.recurrence is not None:
+        fields = recurring.start_fields(
+            data.recurrence, data.time_zone, values["due_at"], header_zone
+        )
+        values.update(fields)
     owner = user_uuid(user_id)
     todo = await repository.insert_todo(session, owner, values)
     await _record(session, "created", owner, todo)
+    if todo.status == "completed" and todo.recurrence is not None:
+        await _create_next(session, owner, todo, values["series_start"])
     return todo
 
 
@@ -79,12 +93,12 @@ async def list_todos(
     owner = user_uuid(user_id)
 
     def fetch(n: int) -> Awaitable[Sequence[Todo]]:
-        return repository.list_page(
+        return list_query.list_page(
             session, owner, filters, sort_field=field, descending=descending, after=after, limit=n
         )
 
     items, next_cursor = await keyset_page(
-        fetch, limit, lambda last: cursors.cursor(repository.sort_key_value(field, last), last.id)
+        fetch, limit, lambda last: cursors.cursor(list_query.sort_key_value(field, last), last.id)
     )
     return TodoPage(items=items, next_cursor=next_cursor)
 
@@ -111,8 +125,10 @@ async def update_todo(
     data: TodoUpdate,
     *,
     expected_version: int | None = None,
+    header_zone: str | None = None,
 ) -> Todo:
-    """Change the fields present in ``data``; 412 when ``expected_version`` is stale."""
+    """Change the fields present in ``data``; 412 when ``expected_version`` is stale.
+    ``header_zone`` is the request's X-Timezone (the default zone of a series it starts)."""
     changes = data.changes()
     if isinstance(data.title, str):
         changes["title"] = data.title.strip()
@@ -125,13 +141,18 @@ async def update_todo(
         if expected_version is not None and todo.version != expected_version:
             raise version_conflict(todo.version)
         return todo
+    if changes.keys() & {"recurrence", "time_zone", "due_at"}:
+        # The series' fields depend on the todo as it is: read it locked, so it stays so.
+        current, _ = await _locked(session, user_id, todo_id, expected_version)
+        changes = recurring.patched_fields(current, changes, header_zone)
     return await _change(session, user_id, todo_id, changes, expected_version, "updated")
 
 
 async def complete_todo(
     session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
 ) -> Todo:
-    """Mark the todo completed (a completed todo is returned unchanged)."""
+    """Mark the todo completed (a completed todo is returned unchanged); a recurring todo's
+    next occurrence is created with it."""
     changes = {"status": "completed"}
     return await _change(session, user_id, todo_id, changes, expected_version, "completed")
 
@@ -142,6 +163,23 @@ async def reopen_todo(
     """Mark the todo pending again (a pending todo is returned unchanged)."""
     changes = {"status": "pending"}
     return await _change(session, user_id, todo_id, changes, expected_version, "reopened")
+
+
+async def skip_todo(
+    session: AsyncSession, user_id: Id, todo_id: Id, *, expected_version: int | None = None
+) -> Todo:
+    """Move a pending recurring todo to its next occurrence (after its due date and now)."""
+    current, series_start = await _locked(session, user_id, todo_id, expected_version)
+    if current.recurrence is None:
+        raise invalid(
+            "todo_id", "does not recur: only a recurring todo can be skipped", source="path"
+        )
+    if current.status == "completed":
+        raise invalid("todo_id", "is completed: its next occurrence exists already", source="path")
+    due_at = recurring.next_due(current, series_start, now=datetime.now(UTC))
+    if due_at is None:
+        raise invalid("todo_id", "the series has no further occurrence", source="path")
+    return await _change(session, user_id, todo_id, {"due_at": due_at}, None, "updated")
 
 
 async def delete_todo(
@@ -177,10 +215,33 @@ async def _change(
     result = await repository.update_live(session, owner, key, changes, expected_version)
     if result is None:
         raise await _why_unchanged(session, owner, key, expected_version)
-    todo, changed = result
-    if changed:  # completing a completed todo changes nothing and tells nobody
+    todo = result.todo
+    if result.changed:  # completing a completed todo changes nothing and tells nobody
         await _record(session, verb, owner, todo)
+    if result.completed_now and todo.recurrence is not None:
+        await _create_next(session, owner, todo, result.series_start)
     return todo
+
+
+async def _create_next(
+    session: AsyncSession, owner: uuid.UUID, done: Todo, series_start: datetime | None
+) -> None:
+    """The next occurrence of ``done``, completed in this transaction, with its event."""
+    created = await recurring.create_next(session, owner, done, series_start)
+    if created is not None:
+        await _record(session, "created", owner, created)
+
+
+async def _locked(
+    session: AsyncSession, user_id: Id, todo_id: Id, expected_version: int | None
+) -> tuple[Todo, datetime | None]:
+    """The live todo and its series' start, locked for this transaction (404, 412)."""
+    found = await repository.lock_live(session, user_uuid(user_id), todo_uuid(todo_id))
+    if found is None:
+        raise NotFound("Todo not found")
+    if expected_version is not None and found[0].version != expected_version:
+        raise version_conflict(found[0].version)
+    return found
 
 
 async def _record(session: AsyncSession, verb: str, owner: uuid.UUID, todo: Todo) -> None:
@@ -229,4 +290,6 @@ def _clean_filters(filters: TodoFilters) -> TodoFilters:
         due_after=_aware(filters.due_after),
         number=filters.number,
         deleted=filters.deleted,
+        overdue=filters.overdue,
+        recurring=filters.recurring,
     )

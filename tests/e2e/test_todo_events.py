@@ -13,39 +13,15 @@ from aio_pika.abc import AbstractQueue
 
 from shared.messaging import connect, declare_exchanges, from_message
 from tests.support.rabbit import Vhost
-from tests.support.stack import Stack, User, UserFactory
+from tests.support.stack import Stack, UserFactory
+from tests.support.todo_events import events_of, todo_event_queue
 
 
 @pytest.fixture
 async def todo_events(vhost: Vhost, stack: Stack) -> AsyncIterator[AbstractQueue]:
     """A queue receiving every todo event of this test run."""
-    connection = await connect(vhost.url, name="test-todo-events")
-    channel = await connection.channel()
-    events, _ = await declare_exchanges(channel)
-    queue = await channel.declare_queue(f"test-todo-events-{uuid.uuid4().hex[:8]}", exclusive=True)
-    await queue.bind(events, routing_key="todos.todo.#")
-    yield queue
-    await connection.close()
-
-
-async def events_of(queue: AbstractQueue, user: User, count: int, linger: float = 0.5) -> list:
-    """The next ``count`` events of ``user`` (others' are skipped), then make sure no more come."""
-    seen = []
-    deadline = asyncio.get_running_loop().time() + 10
-    while asyncio.get_running_loop().time() < deadline:
-        message = await queue.get(no_ack=True, fail=False)
-        if message is None:
-            if len(seen) >= count:
-                await asyncio.sleep(linger)
-                if await queue.get(no_ack=True, fail=False) is None:
-                    break
-                continue
-            await asyncio.sleep(0.02)
-            continue
-        envelope = from_message(message)
-        if str(envelope.user_id) == user.id:
-            seen.append((message, envelope))
-    return seen
+    async with todo_event_queue(vhost.url) as queue:
+        yield queue
 
 
 async def test_every_change_publishes_one_event_after_commit(

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 TODO_FIELDS = {
     "id", "number", "title", "description", "status", "priority", "due_at", "tags",
-    "created_at", "updated_at", "completed_at", "version",
+    "recurrence", "time_zone", "recurred_from", "created_at", "updated_at", "completed_at",
+    "version",
 }  # fmt: skip
 
 
@@ -45,6 +46,8 @@ def test_create_returns_the_todo_with_defaults_and_location(api, make_user):
     assert todo["priority"] == "medium"
     assert todo["due_at"] is None
     assert todo["tags"] == []
+    assert todo["recurrence"] is None and todo["time_zone"] is None
+    assert todo["recurred_from"] is None
     assert todo["completed_at"] is None
     assert todo["version"] == 1
     assert moment(todo["updated_at"]) >= moment(todo["created_at"])

@@ -57,6 +57,7 @@ EXPECTED: dict[tuple[str, str, str], set[int]] = {
     ("todos", "DELETE", T): {400, 401, 403, 404, 412, 503},
     ("todos", "POST", T + "/complete"): {400, 401, 403, 404, 412, 503},
     ("todos", "POST", T + "/reopen"): {400, 401, 403, 404, 412, 503},
+    ("todos", "POST", T + "/skip"): {400, 401, 403, 404, 412, 503},
     ("todos", "POST", T + "/restore"): {400, 401, 403, 404, 503},
     ("chat", "POST", "/api/v1/chat"): {400, 401, 403, 404, 413, 502, 503},
     ("chat", "GET", "/api/v1/chat/conversations"): {400, 401, 403, 503},
