@@ -59,7 +59,29 @@ When = Annotated[
 ]
 TOOL_LIST_TTL_MS = 300_000  # a new release may bring new tools
 StatusFilter = Literal["all", "pending", "completed"]
-NumberAction = Literal["completed", "reopened", "deleted", "restored"]  # tools taking task_id
+NumberAction = Literal["completed", "reopened", "deleted", "restored", "skipped"]  # by task_id
+Recurrence = Annotated[
+    str | None,
+    Field(
+        max_length=500,
+        description=(
+            "How the task repeats: an RFC 5545 RRULE body (no DTSTART). FREQ is DAILY, "
+            "WEEKLY, MONTHLY or YEARLY; with INTERVAL (every n), BYDAY (MO,TU,...; -1FR is "
+            "the last Friday), BYMONTHDAY, BYMONTH, COUNT or UNTIL (20270630T000000Z). "
+            "Examples: every Monday FREQ=WEEKLY;BYDAY=MO, every weekday "
+            "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR, every 2 weeks FREQ=WEEKLY;INTERVAL=2, the 1st "
+            "of each month FREQ=MONTHLY;BYMONTHDAY=1. A repeating task needs due_at, its "
+            "first occurrence; completing it creates the next one."
+        ),
+    ),
+]
+TimeZone = Annotated[
+    str | None,
+    Field(
+        max_length=64,
+        description="IANA zone the task repeats in (Europe/Berlin); default the user's zone",
+    ),
+]
 
 READ = ToolAnnotations(read_only_hint=True, open_world_hint=False)
 # Doing it twice leaves the task as doing it once (a completed task stays completed).
@@ -80,7 +102,8 @@ def caller_of(ctx: Context[TaskTools, Any], scope: str, user_id: str | None) -> 
     claims = request.scope.get("auth") if request is not None else None
     if not isinstance(claims, AccessClaims):  # the middleware guards /mcp: never expected
         raise ToolError("not authenticated")
-    caller = Caller(claims.user_id, claims.scopes, _zone(ctx.headers or {}))
+    headers = ctx.headers or {}
+    caller = Caller(claims.user_id, claims.scopes, _zone(headers), headers.get("x-timezone"))
     caller.check(scope, user_id)
     return caller
 
@@ -123,13 +146,17 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         priority: Priority | None = None,
         due_at: When = None,
         tags: Tags = None,
+        recurrence: Recurrence = None,
+        time_zone: TimeZone = None,
         user_id: UserId = None,
     ) -> TaskChange:
-        """Create a task for the user. Priority is medium unless given."""
+        """Create a task for the user. Priority is medium unless given. A repeating task
+        ("every monday at 9") takes a recurrence rule and its first occurrence as due_at."""
         caller = caller_of(ctx, TODOS_WRITE, user_id)
         fields = _given(
-            title=title, description=description, priority=priority, due_at=due_at, tags=tags
-        )
+            title=title, description=description, priority=priority, due_at=due_at, tags=tags,
+            recurrence=recurrence, time_zone=time_zone,
+        )  # fmt: skip
         return await ctx.request_context.lifespan_context.add(caller, fields)
 
     @server.tool(annotations=READ)
@@ -142,6 +169,12 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         due_after: When = None,
         task_id: Annotated[
             int | None, Field(ge=1, le=MAX_NUMBER, description="Only this task")
+        ] = None,
+        overdue: Annotated[
+            bool | None, Field(description="true: only pending tasks already past due")
+        ] = None,
+        recurring: Annotated[
+            bool | None, Field(description="true: only repeating tasks; false: one-off ones")
         ] = None,
         limit: Annotated[int, Field(ge=1, le=100)] = 50,
         cursor: Annotated[
@@ -159,6 +192,8 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
             due_before=due_before,
             due_after=due_after,
             number=task_id,
+            overdue=overdue,
+            recurring=recurring,
         )
         return await ctx.request_context.lifespan_context.list(caller, filters, cursor, limit)
 
@@ -195,6 +230,8 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
          "Delete a task. It goes to the trash: restore_task brings it back.", DELETE),
         ("restore_task", "restored",
          "Bring a deleted task back from the trash (to undo delete_task).", IDEMPOTENT),
+        ("skip_task", "skipped",
+         "Move a repeating task to its next occurrence without completing it.", CREATE),
     )  # fmt: skip
     for name, action, description, hints in by_number:
         server.add_tool(acting(action), name=name, description=description, annotations=hints)
@@ -210,13 +247,23 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         tags: Annotated[
             list[str] | None, Field(description="Replaces all of the task's tags")
         ] = None,
+        recurrence: Annotated[
+            str | None,
+            Field(
+                max_length=500, description='A rule as for add_task, or "none" to stop repeating'
+            ),
+        ] = None,
+        time_zone: TimeZone = None,
         user_id: UserId = None,
     ) -> TaskChange:
         """Change some fields of a task; fields left out stay as they are."""
         caller = caller_of(ctx, TODOS_WRITE, user_id)
         fields = _given(
-            title=title, description=description, priority=priority, due_at=due_at, tags=tags
-        )
+            title=title, description=description, priority=priority, due_at=due_at, tags=tags,
+            recurrence=recurrence, time_zone=time_zone,
+        )  # fmt: skip
+        if fields.get("recurrence", "").lower() == "none":
+            fields["recurrence"] = None  # the series stops
         return await ctx.request_context.lifespan_context.update(caller, task_id, fields)
 
     return server

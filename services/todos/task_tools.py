@@ -28,7 +28,7 @@ from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoUpdate
 from shared.errors import describe
 from shared.input_checks import INSTANT_RANGE, converts_to_utc
 
-Action = Literal["created", "completed", "reopened", "deleted", "restored", "updated"]
+Action = Literal["created", "completed", "reopened", "deleted", "restored", "updated", "skipped"]
 State = Literal["pending", "completed"]
 Priority = Literal["low", "medium", "high", "urgent"]
 
@@ -44,6 +44,8 @@ class TaskItem(BaseModel):
     priority: Priority
     due_at: str | None  # ISO 8601, UTC
     tags: list[str]
+    recurrence: str | None  # the RFC 5545 rule it repeats by
+    time_zone: str | None  # the zone a repeating task repeats in
 
 
 class TaskChange(BaseModel):
@@ -57,6 +59,8 @@ class TaskChange(BaseModel):
     priority: Priority
     due_at: str | None
     tags: list[str]
+    recurrence: str | None
+    time_zone: str | None
     task_status: State  # the task's own state afterwards
 
 
@@ -76,6 +80,7 @@ class Caller:
     user_id: str
     scopes: frozenset[str]
     zone: tzinfo = UTC
+    zone_name: str | None = None  # X-Timezone: the default zone of a series it starts
 
     def check(self, scope: str, user_id: str | None) -> None:
         if user_id is not None and user_id != self.user_id:
@@ -102,6 +107,8 @@ def item(todo: Todo) -> TaskItem:
         priority=todo.priority,
         due_at=_iso(todo.due_at),
         tags=todo.tags,
+        recurrence=todo.recurrence,
+        time_zone=todo.time_zone,
     )
 
 
@@ -125,7 +132,9 @@ class TaskTools:
     async def add(self, caller: Caller, fields: dict[str, Any]) -> TaskChange:
         data = _convert(_in_zone(fields, caller.zone), TodoCreate)
         async with self._session() as session:
-            todo = await service.create_todo(session, caller.user_id, data)
+            todo = await service.create_todo(
+                session, caller.user_id, data, header_zone=caller.zone_name
+            )
         return change(todo, "created")
 
     async def list(
@@ -146,7 +155,7 @@ class TaskTools:
         )
 
     async def act(self, caller: Caller, number: int, action: Action) -> TaskChange:
-        """complete / reopen / delete / restore task ``number``."""
+        """complete / reopen / delete / restore / skip task ``number``."""
         async with self._session() as session:
             todo = await _by_number(session, caller, number, deleted=action == "restored")
             if todo is None:
@@ -159,6 +168,8 @@ class TaskTools:
                 todo = await service.reopen_todo(session, caller.user_id, todo.id)
             elif action == "deleted":
                 await service.delete_todo(session, caller.user_id, todo.id)
+            elif action == "skipped":
+                todo = await service.skip_todo(session, caller.user_id, todo.id)
             else:
                 todo = await service.restore_todo(session, caller.user_id, todo.id)
         return change(todo, action)
@@ -173,7 +184,9 @@ class TaskTools:
             todo = await _by_number(session, caller, number)
             if todo is None:
                 raise ToolError(f"no task number {number}")
-            todo = await service.update_todo(session, caller.user_id, todo.id, data)
+            todo = await service.update_todo(
+                session, caller.user_id, todo.id, data, header_zone=caller.zone_name
+            )
         return change(todo, "updated")
 
 

@@ -25,7 +25,7 @@ from services.todos.mcp_server import create_mcp_server
 
 TOOLS = {
     "add_task", "list_tasks", "find_tasks", "complete_task",
-    "reopen_task", "delete_task", "restore_task", "update_task",
+    "reopen_task", "delete_task", "restore_task", "update_task", "skip_task",
 }  # fmt: skip
 
 

@@ -26,13 +26,15 @@ from services.chat.offline.intents import (
     ClearCompleted,
     Intent,
     ListTasks,
+    Repeat,
+    Skip,
     TagTask,
     TaskRef,
     Undo,
     UpdateTask,
 )
+from services.chat.offline.lookup import find_tasks
 from services.chat.offline.parser import parse
-from services.chat.offline.phrases import word_stem
 
 # Where to look first when resolving a name: pending tasks to complete, done ones to reopen.
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
@@ -41,10 +43,11 @@ _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
 }
 # Tasks one message may change ("delete tasks 1, 2 and 3"); more is refused, not cut short.
 MAX_TARGETS = 10
+# What update_task takes as "stop repeating" (its recurrence argument).
+NO_RECURRENCE = "none"
 # Completed tasks one "clear" deletes: with the listing, the answer and the request they
 # stay within the history window (CHAT_HISTORY_WINDOW, 20), so "undo" sees all of them.
 MAX_CLEARED = 15
-_STOPWORDS = {"the", "a", "an", "my", "to", "for", "of", "and", "with", "about", "on", "in", "at"}
 
 
 class OfflineEngine:
@@ -104,6 +107,7 @@ class _Handler:
         self.tools = tools
         self.earlier = earlier
         self.tz = tz
+        self.zone = getattr(tz, "key", None) or "UTC"  # the IANA name a series repeats in
 
     async def handle(self, intent: Intent) -> str:
         if isinstance(intent, AddTask):
@@ -116,6 +120,10 @@ class _Handler:
             return await self.update(intent)
         if isinstance(intent, TagTask):
             return await self.tag(intent)
+        if isinstance(intent, Repeat):
+            return await self.repeat(intent)
+        if isinstance(intent, Skip):
+            return await self.skip(intent)
         if isinstance(intent, ClearCompleted):
             return await self.clear_completed()
         if isinstance(intent, Undo):
@@ -132,6 +140,8 @@ class _Handler:
             arguments["due_at"] = intent.due_at.isoformat()
         if intent.tags:
             arguments["tags"] = list(intent.tags)
+        if intent.recurrence:
+            arguments.update(recurrence=intent.recurrence, time_zone=self.zone)
         result = await self.tools.call("add_task", arguments)
         if "error" in result:
             return replies.refused("add_task", result)
@@ -205,6 +215,33 @@ class _Handler:
             return replies.refused("update_task", result)
         return replies.updated(result, changes, self.tz)
 
+    async def repeat(self, intent: Repeat) -> str:
+        """Make a task repeat (its due date moves to the phrase's first occurrence when the
+        phrase names a day or time, or when it has none), or stop its series."""
+        found = await self.resolve(intent.target, "update")
+        if isinstance(found, str):
+            return found
+        changes: dict[str, Any] = {"recurrence": intent.rule or NO_RECURRENCE}
+        if intent.rule and intent.first is not None:
+            changes["time_zone"] = self.zone
+            listed = await self.tools.call("list_tasks", {"task_id": found, "limit": 1})
+            current = listed.get("tasks") or [{}]
+            if intent.fixes_time or not current[0].get("due_at"):
+                changes["due_at"] = intent.first.isoformat()
+        result = await self.tools.call("update_task", {"task_id": found, **changes})
+        if "error" in result:
+            return replies.refused("update_task", result)
+        return replies.repeats(result, self.tz)
+
+    async def skip(self, intent: Skip) -> str:
+        found = await self.resolve(intent.target, "update")
+        if isinstance(found, str):
+            return found
+        result = await self.tools.call("skip_task", {"task_id": found})
+        if "error" in result:
+            return replies.refused("skip_task", result)
+        return replies.repeats(result, self.tz, skipped=True)
+
     async def clear_completed(self) -> str:
         """Delete the completed tasks, at most MAX_CLEARED a message, so that all of them fit
         in the history window "undo" reads (it restores the whole group)."""
@@ -247,7 +284,7 @@ class _Handler:
             if len(deleted) == 1 and (number := replies.task_number(deleted[0])) is not None:
                 return number
             return replies.restore_which(ref.name, len(deleted))
-        tasks = await self.find(ref.name, _SEARCH_ORDER.get(action, ("all",)))
+        tasks = await find_tasks(self.tools, ref.name, _SEARCH_ORDER.get(action, ("all",)))
         if isinstance(tasks, str):
             return tasks
         if not tasks:
@@ -259,31 +296,3 @@ class _Handler:
             return replies.already(task)
         number = replies.task_number(task)
         return number if number is not None else replies.WHICH_TASK
-
-    async def find(self, name: str, statuses: tuple[str, ...]) -> list[dict[str, Any]] | str:
-        """Tasks matching ``name``: the whole phrase, else every one of its words.
-
-        "the call mom one" finds "Call my mom": the longest word is searched, and only titles
-        holding all the words (as word starts) are kept, so one common word alone never
-        picks a task to change. Words are taken in their stem form, so "the bills one"
-        finds "Pay electricity bill".
-        """
-        words = [word_stem(w) for w in re.findall(r"[\w'-]+", name.lower()) if w not in _STOPWORDS]
-        longest = sorted(words, key=len, reverse=True)[:1]
-        fallback = [word for word in longest if len(words) > 1 or word != name.lower()]
-        for query in [name, *fallback]:
-            for status in statuses:
-                result = await self.tools.call("find_tasks", {"query": query, "status": status})
-                if "error" in result:
-                    return replies.refused("find_tasks", result)
-                tasks = list(result.get("tasks") or [])
-                if query != name:
-                    tasks = [task for task in tasks if _has_words(task, words)]
-                if tasks:
-                    return tasks
-        return []
-
-
-def _has_words(task: dict[str, Any], words: list[str]) -> bool:
-    title = str(task.get("title", "")).lower()
-    return all(re.search(rf"\b{re.escape(word)}", title) for word in words)

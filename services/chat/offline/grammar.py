@@ -115,6 +115,20 @@ MAKE = (
     r"^(?P<target>(?:task\s+)?#?\d+)\s+(?:is|should\s+be|must\s+be)\s+(?:now\s+)?" + _LEVEL,
 )
 PRIORITISE = (rf"^(?:prioriti[sz]e|escalate)\s+{_TARGET}$",)
+# "make task 3 repeat weekly", "stop repeating task 3", "skip task 3".
+_REPEATS = r"(?:repeat|recur)(?:s|ring)?"
+REPEAT = (
+    rf"^(?:make|set|have|let)\s+{_TARGET}\s+{_REPEATS}\s+(?P<value>.+)$",
+    rf"{_FIRST}{_TARGET}\s+(?:should\s+|must\s+|will\s+)?{_REPEATS}\s+(?P<value>.+)$",
+    rf"^{_REPEATS}\s+{_TARGET}\s+(?P<value>(?:every|each|daily|weekly|monthly|yearly|annually|on)\b.*)$",
+)
+STOP_REPEAT = (
+    rf"^(?:stop|quit|end)\s+(?:repeating|recurring|the\s+series\s+of)\s+{_TARGET}$",
+    rf"^stop\s+{_TARGET}\s+(?:from\s+)?(?:repeating|recurring)$",
+    rf"^(?:don'?t|do\s+not|no\s+longer)\s+repeat\s+{_TARGET}(?:\s+any\s*more)?$",
+    rf"{_FIRST}{_TARGET}\s+(?:should\s+)?(?:stop\s+repeating|not\s+repeat|no\s+longer\s+repeats?)$",
+)
+SKIP = (rf"^skip\s+{_TARGET}(?:\s+(?:this|next)\s+(?:time|once|week|month|one))?$",)
 DEPRIORITISE = (rf"^(?:de-?prioriti[sz]e|lower\s+the\s+priority\s+of)\s+{_TARGET}$",)
 _FIELD = r"(?P<field>title|name|priority|due\s+date|due|deadline|date|time)"
 UPDATE = (

@@ -29,8 +29,9 @@ class TaskRef:
 class AddTask:
     title: str
     priority: Priority | None = None
-    due_at: datetime | None = None
+    due_at: datetime | None = None  # for a repeating task, its first occurrence
     tags: tuple[str, ...] = ()
+    recurrence: str | None = None  # an RFC 5545 rule body: "FREQ=WEEKLY;BYDAY=MO"
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,23 @@ class TagTask:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Make a task repeat (``rule``), or stop its series (``rule`` None)."""
+
+    target: TaskRef
+    rule: str | None
+    first: datetime | None = None  # the first occurrence the phrase implies
+    fixes_time: bool = False  # the phrase names a day or a time: the due date moves to it
+
+
+@dataclass(frozen=True)
+class Skip:
+    """Move a repeating task to its next occurrence without completing it."""
+
+    target: TaskRef
+
+
+@dataclass(frozen=True)
 class ClearCompleted:
     """ "Clear all completed tasks": delete the completed ones (undo brings them back)."""
 
@@ -105,6 +123,8 @@ Intent = (
     | ChangeStatus
     | UpdateTask
     | TagTask
+    | Repeat
+    | Skip
     | ClearCompleted
     | Undo
     | Choose

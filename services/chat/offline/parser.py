@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
-from services.chat.offline import grammar
+from services.chat.offline import changes, grammar
 from services.chat.offline.dates import When, find_when
 from services.chat.offline.intents import (
     Action,
@@ -27,21 +27,19 @@ from services.chat.offline.intents import (
     Intent,
     ListTasks,
     StatusFilter,
-    TagTask,
     TaskRef,
     Undo,
-    UpdateTask,
 )
 from services.chat.offline.phrases import (
     QUOTED,
     as_title,
-    priority_word,
     strip_fillers,
     take_priority,
     take_quoted,
     take_tags,
     task_refs,
 )
+from services.chat.offline.repeats import find_repeat, without
 from services.chat.schemas import Priority
 
 Builder = Callable[[re.Match[str], datetime], Intent | None]
@@ -126,11 +124,16 @@ def _add(match: re.Match[str], now: datetime) -> Intent | None:
         return None
     words = grammar.TO_MY_LIST.sub(" ", f"{pre} {match.group('rest')}")
     quoted, words = take_quoted(words)
+    repeat = find_repeat(words, now)
+    if repeat is not None:  # "every monday at 9am": the series' first occurrence is its due
+        words = without(words, repeat)
     words, (tags, priority, when) = _modifiers(words, now)
     title = quoted or strip_fillers(grammar.TASK_HEAD.sub("", strip_fillers(words)))
     title = re.sub(r"^(?:to|that|about)\s+", "", title, flags=re.I)
     if not title or title == QUOTED or grammar.ONLY_A_NUMBER.match(title):
         return None
+    if repeat is not None:
+        return AddTask(as_title(title), priority, repeat.first, tags, repeat.rule)
     return AddTask(as_title(title), priority, when.at if when else None, tags)
 
 
@@ -181,74 +184,9 @@ def _list_label(
     return label
 
 
-def _update(match: re.Match[str], now: datetime) -> Intent | None:
-    """Rename, reprioritise or reschedule.
-
-    A named field ("the priority of task 2 to ...") or a ``rename`` pattern decides; else the
-    value does: quoted text is a title, a priority word a priority, a date phrase a due date
-    (always for "move"/"postpone"), anything else a new title ("change task 1 to call dad").
-    """
-    refs = task_refs(match.group("target"))
-    if refs is None or len(refs) != 1:
-        return None
-    field = (match.groupdict().get("field") or "").lower()
-    value = match.group("value").strip()
-    quoted, bare = take_quoted(value)
-    if (
-        match.groupdict().get("rename") is not None
-        or field in ("title", "name")
-        or (quoted and not strip_fillers(bare.replace(QUOTED, "")))
-    ):
-        return UpdateTask(refs[0], title=as_title(quoted or value))
-    priority = priority_word(value)
-    when = find_when(value, now)
-    whole_date = when is not None and not strip_fillers(
-        value[: when.span[0]] + value[when.span[1] :]
-    )
-    if field == "priority" or (not field and priority):
-        return UpdateTask(refs[0], priority=priority) if priority else None
-    if field or whole_date or match.groupdict().get("move"):
-        return UpdateTask(refs[0], due_at=when.at) if when else None
-    return UpdateTask(refs[0], title=as_title(value))
-
-
-def _make(match: re.Match[str], now: datetime) -> Intent | None:
-    """ "make task 2 urgent", "mark task 2 as high priority", "make task 2 due friday"."""
-    refs = task_refs(match.group("target"))
-    if refs is None or len(refs) != 1:
-        return None
-    value = match.group("value")
-    level = priority_word(value)  # the whole value is a priority: "urgent", "high", "a low one"
-    if level is not None:
-        return UpdateTask(refs[0], priority=level)
-    priority, rest = take_priority(
-        value
-    )  # else a priority and/or a date: "high priority, due friday"
-    when = find_when(rest, now)
-    if when is not None:
-        rest = rest[: when.span[0]] + rest[when.span[1] :]
-    if strip_fillers(rest) or (priority is None and when is None):
-        return None  # something else is said too: not a change we understand
-    return UpdateTask(refs[0], priority=priority, due_at=when.at if when else None)
-
-
-def _prioritise(level: Priority) -> Builder:
-    def build(match: re.Match[str], _now: datetime) -> Intent | None:
-        refs = task_refs(match.group("target"))
-        if refs is None or len(refs) != 1:
-            return None
-        return UpdateTask(refs[0], priority=level)
-
-    return build
-
-
-def _tag(match: re.Match[str], _now: datetime) -> Intent | None:
-    refs = task_refs(match.group("target"))
-    words = re.split(r"\s*(?:,|\band\b|&|\s)\s*", match.group("tags"))
-    tags = tuple(dict.fromkeys(w.lstrip("#").lower() for w in words if w.lstrip("#")))
-    if refs is None or len(refs) != 1 or not tags:
-        return None
-    return TagTask(refs[0], tags)
+def _add_repeating(match: re.Match[str], now: datetime) -> Intent | None:
+    """ "standup every weekday at 8:30": a title and a repeat phrase is a task to add."""
+    return _add(match, now) if find_repeat(match.string, now) is not None else None
 
 
 def _rule(pattern: str, build: Builder) -> Rule:
@@ -266,14 +204,18 @@ RULES: tuple[Rule, ...] = (
     *(_rule(p, _choose) for p in grammar.CHOOSE),
     *(_rule(p, _clear_completed) for p in grammar.CLEAR_COMPLETED),
     *(_rule(p, _list) for p in grammar.LIST),
-    *(_rule(p, _make) for p in grammar.MAKE),
-    *(_rule(p, _prioritise("high")) for p in grammar.PRIORITISE),
-    *(_rule(p, _prioritise("low")) for p in grammar.DEPRIORITISE),
-    *(_rule(p, _update) for p in grammar.UPDATE),
-    *(_rule(p, _tag) for p in grammar.TAG),
+    *(_rule(p, changes.stop_repeat) for p in grammar.STOP_REPEAT),
+    *(_rule(p, changes.repeat) for p in grammar.REPEAT),
+    *(_rule(p, changes.skip) for p in grammar.SKIP),
+    *(_rule(p, changes.make) for p in grammar.MAKE),
+    *(_rule(p, changes.prioritise("high")) for p in grammar.PRIORITISE),
+    *(_rule(p, changes.prioritise("low")) for p in grammar.DEPRIORITISE),
+    *(_rule(p, changes.update) for p in grammar.UPDATE),
+    *(_rule(p, changes.tag) for p in grammar.TAG),
     *(_rule(p, _status("reopen")) for p in grammar.REOPEN),
     *(_rule(p, _status("complete")) for p in grammar.COMPLETE),
     *(_rule(p, _status("delete")) for p in grammar.DELETE),
     *(_rule(p, _status("restore")) for p in grammar.RESTORE),
     *(_rule(p, _add) for p in grammar.ADD),
+    _rule(r"^(?P<rest>.+)$", _add_repeating),
 )

@@ -33,6 +33,10 @@ NARROW = (
     'To narrow it, ask for "pending tasks", "high priority tasks", a #tag or "tasks due this week".'
 )
 
+_DAY_NAMES = {
+    "MO": "Monday", "TU": "Tuesday", "WE": "Wednesday", "TH": "Thursday",
+    "FR": "Friday", "SA": "Saturday", "SU": "Sunday",
+}  # fmt: skip
 _DONE_VERBS = {
     "completed": "Marked task {n} {title} as done.",
     "reopened": "Reopened task {n} {title}.",
@@ -44,6 +48,7 @@ _VERBS = {
     "reopen_task": "reopen",
     "delete_task": "delete",
     "restore_task": "restore",
+    "skip_task": "skip",
     "update_task": "update",
     "add_task": "add",
     "list_tasks": "list",
@@ -75,8 +80,45 @@ def refused(tool: str, result: dict[str, Any]) -> str:
 
 
 def added(task: dict[str, Any], tz: tzinfo | None) -> str:
+    if task.get("recurrence"):
+        return f"Added task {_number(task)}: {_quote(task)}, {_series(task, tz)}."
     details = _details(task, tz)
     return f"Added task {_number(task)}: {_quote(task)}" + (f" ({details})." if details else ".")
+
+
+def repeats(task: dict[str, Any], tz: tzinfo | None, *, skipped: bool = False) -> str:
+    """After a task was made to repeat, stopped repeating, or had an occurrence skipped."""
+    if skipped:
+        return (
+            f"Skipped: task {_number(task)} {_quote(task)} is now due {_when(task['due_at'], tz)}."
+        )
+    if not task.get("recurrence"):
+        return f"Task {_number(task)} {_quote(task)} no longer repeats."
+    return f"Task {_number(task)} {_quote(task)} now {_series(task, tz)}."
+
+
+def _series(task: dict[str, Any], tz: tzinfo | None) -> str:
+    """ "repeats every week. Next: Mon 14 Dec 09:00" for a repeating task."""
+    next_at = f"Next: {_when(task['due_at'], tz)}" if task.get("due_at") else ""
+    return f"repeats {_rule_in_words(str(task['recurrence']))}. {next_at}".strip()
+
+
+def _rule_in_words(rule: str) -> str:
+    parts = dict(part.split("=", 1) for part in rule.split(";") if "=" in part)
+    unit = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}.get(
+        parts.get("FREQ", ""), "time"
+    )
+    interval = int(parts.get("INTERVAL", "1")) if parts.get("INTERVAL", "1").isdigit() else 1
+    words = f"every {interval} {unit}s" if interval > 1 else f"every {unit}"
+    days = parts.get("BYDAY", "")
+    if days == "MO,TU,WE,TH,FR":
+        return "every weekday"
+    if days and unit == "week":
+        names = [_DAY_NAMES.get(day[-2:], day) for day in days.split(",")]
+        return f"{words} on {', '.join(names)}"
+    if parts.get("BYMONTHDAY") or days:
+        return f"{words} ({rule})"
+    return words
 
 
 def changed(task: dict[str, Any]) -> str:

@@ -55,6 +55,7 @@ class Todo:
     priority: str | None = None
     due: Due | None = None
     tags: tuple[str, ...] = ()
+    recurrence: str | None = None  # a repeating todo (needs ``due``)
 
 
 @dataclass(frozen=True)
@@ -637,4 +638,72 @@ TALKING = [
     Case("nothing to undo", one("undo that", reply_has="nothing i can undo")),
 ]
 
-CORPUS: list[Case] = ADDING + LISTING + CHANGING + AMBIGUOUS + UPDATING + TAGGING + TALKING
+WEEKDAYS = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+PLANTS = Todo("Water the plants", due=Due(days=1, clock=time(9)), recurrence="FREQ=WEEKLY")
+REPEATING = [
+    Case(
+        "every monday at 9am",
+        one(
+            "remind me every monday at 9am to water the plants",
+            add("Water the plants", recurrence="FREQ=WEEKLY;BYDAY=MO", time_zone=ZONE),
+            reply_has="repeats every week on Monday. Next: Mon",
+        ),
+        todos={"Water the plants": {"recurrence": "FREQ=WEEKLY;BYDAY=MO", "time_zone": ZONE}},
+    ),
+    Case(
+        "every month on the 1st",
+        one(
+            "add pay rent every month on the 1st",
+            add("Pay rent", recurrence="FREQ=MONTHLY;BYMONTHDAY=1"),
+            reply_has="Next:",
+        ),
+    ),
+    Case(
+        "every weekday at 8:30",
+        one(
+            "standup every weekday at 8:30",
+            add("Standup", recurrence=WEEKDAYS),
+            reply_has="every weekday",
+        ),
+    ),
+    Case(
+        "every 2 weeks",
+        one(
+            "add review the budget every 2 weeks",
+            add("Review the budget", recurrence="FREQ=WEEKLY;INTERVAL=2"),
+            reply_has="every 2 weeks",
+        ),
+    ),
+    Case("daily", one("add stretch daily", add("Stretch", recurrence="FREQ=DAILY"))),
+    Case(
+        "make a task repeat",
+        one(
+            "make task 3 repeat weekly",
+            Call("list_tasks", {"task_id": 3}),
+            Call("update_task", {"task_id": 3, "recurrence": "FREQ=WEEKLY"}),
+            reply_has="now repeats every week",
+        ),
+        setup=THREE,
+        todos={"Call mom": {"recurrence": "FREQ=WEEKLY"}},
+    ),
+    Case(
+        "stop repeating",
+        one(
+            "stop repeating task 1",
+            Call("update_task", {"task_id": 1, "recurrence": "none"}),
+            reply_has="no longer repeats",
+        ),
+        setup=(PLANTS,),
+        todos={"Water the plants": {"recurrence": None}},
+    ),
+    Case(
+        "skip",
+        one("skip task 1", number("skip_task", 1, "skipped"), reply_has="Skipped"),
+        setup=(PLANTS,),
+        todos={"Water the plants": {"due_at": Due(days=8, clock=time(9))}},
+    ),
+]
+
+CORPUS: list[Case] = (
+    ADDING + LISTING + CHANGING + AMBIGUOUS + UPDATING + TAGGING + REPEATING + TALKING
+)

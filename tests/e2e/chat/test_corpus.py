@@ -73,7 +73,9 @@ def _create(client: httpx.Client, todo: Todo, case: Case) -> None:
         body["priority"] = todo.priority
     if todo.due:
         body["due_at"] = todo.due.resolve(datetime.now(case.tz)).isoformat()
-    created = client.post("/api/v1/todos", json=body)
+    if todo.recurrence:
+        body["recurrence"] = todo.recurrence
+    created = client.post("/api/v1/todos", json=body, headers={"X-Timezone": case.zone})
     assert created.status_code == 201, created.text
 
 

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 TOOLS = {
     "add_task", "list_tasks", "find_tasks", "complete_task", "reopen_task", "update_task",
-    "delete_task", "restore_task",
+    "delete_task", "restore_task", "skip_task",
 }  # fmt: skip
 
 
@@ -368,7 +368,7 @@ def test_each_tool_answers_in_the_documented_shape(model_chat: ModelChat, make_u
     results = [call["result"] for call in answer["tool_calls"]]
     acted = {
         "task_id", "id", "status", "title", "description", "priority", "due_at", "tags",
-        "task_status",
+        "recurrence", "time_zone", "task_status",
     }  # fmt: skip
     for result, status in zip(
         results[:5], ["completed", "reopened", "updated", "deleted", "restored"], strict=True
@@ -384,6 +384,7 @@ def test_each_tool_answers_in_the_documented_shape(model_chat: ModelChat, make_u
     assert found["count"] == 1
     assert set(found["tasks"][0]) == {
         "task_id", "id", "title", "description", "status", "priority", "due_at", "tags",
+        "recurrence", "time_zone",
     }  # fmt: skip
     assert results[7] == {"error": "no task number 7"}
     [todo] = todos_of(model_chat.url, user)

@@ -17,9 +17,11 @@ from tests.support.stack import Stack, User, UserFactory
 
 TOOLS = {
     "add_task", "list_tasks", "find_tasks", "complete_task",
-    "reopen_task", "delete_task", "restore_task", "update_task",
+    "reopen_task", "delete_task", "restore_task", "update_task", "skip_task",
 }  # fmt: skip
-BY_NUMBER = ["complete_task", "reopen_task", "delete_task", "restore_task", "update_task"]
+BY_NUMBER = [
+    "complete_task", "reopen_task", "delete_task", "restore_task", "update_task", "skip_task",
+]  # fmt: skip
 
 
 def mcp_url(stack: Stack) -> str:
