@@ -10,6 +10,7 @@ from litestar.types import ASGIApp
 from services.todos.controllers import TodoController
 from services.todos.mcp_server import create_mcp_server
 from services.todos.models import OUTBOX
+from services.todos.reminder_scheduler import ReminderPlugin
 from services.todos.settings import TodosSettings
 from shared.platform import (
     BrokerPlugin,
@@ -34,6 +35,8 @@ def create_app() -> ASGIApp:
             broker,
             # Todo events committed to the outbox; a broker outage only delays them.
             OutboxPlugin(database, broker, [Relay(OUTBOX)]),
+            # Due reminders fired once across replicas, as events through that outbox.
+            ReminderPlugin(database, settings.reminder_poll_seconds),
             # The todo tools for MCP clients (and the assistant), at /mcp.
             McpPlugin(
                 create_mcp_server(asynccontextmanager(database.unit_of_work)),

@@ -4,6 +4,9 @@
 A recurring todo carries its rule (``recurrence``), the zone it repeats in and its series'
 first due date (``series_start``, which COUNT counts from); completing it creates the next
 occurrence, which points back with ``recurred_from``: unique, so one todo never has two.
+A todo's reminder is its effective ``remind_at`` (with ``remind_before`` in seconds when it
+counts back from ``due_at``); ``reminded_at`` marks it done with (see ``reminders``). The
+partial index holds only armed reminders, so the scheduler's claim reads just those.
 ``todos.user_counters`` hands out the per-user ``number`` (1, 2, 3, ...): one atomic
 upsert per create, so numbers are never duplicated under concurrency and never reused.
 """
@@ -38,6 +41,11 @@ class Base(DeclarativeBase):
 STATUSES = ("pending", "completed")
 PRIORITIES = ("low", "medium", "high", "urgent")
 LIVE = text("deleted_at IS NULL")
+# A reminder still to fire: the condition of the partial index and of the scheduler's claim.
+ARMED = text(
+    "remind_at IS NOT NULL AND reminded_at IS NULL AND status = 'pending' AND deleted_at IS NULL"
+)
+MAX_REMIND_BEFORE_SECONDS = 366 * 86400
 
 
 class TodoModel(Base):
@@ -56,6 +64,9 @@ class TodoModel(Base):
     time_zone: Mapped[str | None] = mapped_column(Text)
     series_start: Mapped[datetime | None]
     recurred_from: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("todos.todos.id"))
+    remind_before: Mapped[int | None]  # seconds before due_at
+    remind_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
     completed_at: Mapped[datetime | None]
@@ -76,10 +87,14 @@ class TodoModel(Base):
             " AND series_start IS NOT NULL)",
             name="recurrence_anchored",
         ),
+        CheckConstraint(
+            f"remind_before BETWEEN 1 AND {MAX_REMIND_BEFORE_SECONDS}", name="remind_before_range"
+        ),
         Index("ix_todos_user_created", "user_id", "created_at", "id", postgresql_where=LIVE),
         Index("ix_todos_user_due", "user_id", "due_at", "id", postgresql_where=LIVE),
         Index("ix_todos_user_status", "user_id", "status", postgresql_where=LIVE),
         Index("ix_todos_tags", "tags", postgresql_using="gin"),
+        Index("ix_todos_reminder_due", "remind_at", postgresql_where=ARMED),
         Index(
             "ux_todos_recurred_from",
             "recurred_from",

@@ -9,7 +9,8 @@ occurrence when it is completed, and skipping an occurrence. The rule arithmetic
 - Sending ``recurrence`` or ``time_zone`` (re)starts the series at the todo's ``due_at``; a
   ``due_at`` changed alone moves this occurrence only. ``recurrence: null`` stops the series.
 - The next occurrence is the rule's first after the todo's due date that is also in the
-  future: an overdue task does not leave a backlog of past occurrences behind.
+  future: an overdue task does not leave a backlog of past occurrences behind. It carries
+  the todo's ``remind_before`` (see ``reminders``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.todos import recurrence, repository
+from services.todos import inserts, recurrence, reminders
 from services.todos.recurrence import RuleError
 from services.todos.schemas import Todo
 from shared.errors import ValidationFailed, invalid
@@ -104,10 +105,12 @@ async def create_next(
 ) -> Todo | None:
     """The occurrence after ``done``, just completed by this transaction; None when its series
     has ended or ``done`` already has its next occurrence."""
-    due_at = next_due(done, series_start, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    due_at = next_due(done, series_start, now=now)
     if due_at is None:
         return None
-    return await repository.insert_next_occurrence(session, owner, done.id, due_at)
+    reminder = reminders.next_occurrence_fields(done, due_at, now=now)
+    return await inserts.insert_next_occurrence(session, owner, done.id, due_at, reminder)
 
 
 def _check_due(due_at: datetime) -> None:

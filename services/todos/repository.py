@@ -1,4 +1,5 @@
-"""The SQL of one todo of the todos service (the list's is in ``list_query``).
+"""The SQL of one todo of the todos service (the list's is in ``list_query``, the inserts in
+``inserts``).
 
 Every statement is scoped to one user and, except :func:`restore`, to live rows
 (``deleted_at IS NULL``), so isolation and soft deletion cannot be forgotten by a caller.
@@ -16,29 +17,24 @@ from typing import Any, cast
 
 import asyncpg
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     Table,
     and_,
     bindparam,
     case,
     func,
-    insert,
-    literal,
     or_,
     select,
-    true,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.todos.models import TodoModel, UserCounter
+from services.todos.durations import format_duration
+from services.todos.models import TodoModel
 from services.todos.schemas import Todo
 
 todos = cast(Table, TodoModel.__table__)
-counters = cast(Table, UserCounter.__table__)
 c = todos.c
 
 # Same order as the fields of schemas.Todo, so a row becomes a Todo with Todo(*row).
@@ -50,6 +46,8 @@ TODO_COLUMNS = (
     c.status,
     c.priority,
     c.due_at,
+    c.remind_before,  # seconds in the row, ISO 8601 text in the Todo (see todo_of)
+    c.remind_at,
     c.tags,
     c.recurrence,
     c.time_zone,
@@ -73,8 +71,14 @@ assert _GET_LIVE_COMPILED.positiontup == ["todo_id", "user_id"]
 GET_LIVE_SQL = str(_GET_LIVE_COMPILED)
 
 
+_REMIND_BEFORE = TODO_COLUMNS.index(c.remind_before)
+
+
 def todo_of(row: Sequence[Any]) -> Todo:
-    return Todo(*row)
+    values = list(row)
+    if (seconds := values[_REMIND_BEFORE]) is not None:
+        values[_REMIND_BEFORE] = format_duration(seconds)
+    return Todo(*values)
 
 
 def _to_todo(row: Sequence[Any] | None) -> Todo | None:
@@ -122,87 +126,6 @@ async def live_version(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.
     return cast(int | None, await session.scalar(stmt))
 
 
-def _next_number(user_id: uuid.UUID, *, unless: ColumnElement[bool] | None = None) -> CTE:
-    """The user's next number, as a CTE that bumps the counter (no row when ``unless`` holds).
-
-    An upsert on the user's counter row: the row lock it takes serialises concurrent creates
-    of one user until their commit, and the counter only ever grows, so numbers are neither
-    duplicated nor reused.
-    """
-    first = select(literal(user_id, counters.c.user_id.type), literal(1))
-    if unless is not None:
-        first = first.where(~unless)
-    return (
-        pg_insert(counters)
-        .from_select(["user_id", "last_number"], first)
-        .on_conflict_do_update(
-            index_elements=[counters.c.user_id],
-            set_={"last_number": counters.c.last_number + 1},
-        )
-        .returning(counters.c.last_number)
-        .cte("next_number")
-    )
-
-
-async def insert_todo(session: AsyncSession, user_id: uuid.UUID, values: Mapping[str, Any]) -> Todo:
-    """Insert a todo with the user's next number, in one statement."""
-    if values.get("status") == "completed":
-        values = {**values, "completed_at": func.now()}
-    next_number = _next_number(user_id)
-    stmt = (
-        insert(todos)
-        .add_cte(next_number)
-        .values(
-            id=uuid.uuid4(),
-            user_id=user_id,
-            number=select(next_number.c.last_number).scalar_subquery(),
-            **values,
-        )
-        .returning(*TODO_COLUMNS)
-    )
-    return todo_of((await session.execute(stmt)).one())
-
-
-async def insert_next_occurrence(
-    session: AsyncSession, user_id: uuid.UUID, done_id: uuid.UUID, due_at: datetime
-) -> Todo | None:
-    """Create the occurrence after todo ``done_id``, due at ``due_at``: a pending copy of its
-    title, description, priority, tags and series, with the user's next number. None (and
-    no number used) when that todo already has its next occurrence.
-
-    The caller holds the row lock of ``done_id`` (it has just completed it), so another
-    completion of it waits for this transaction and then sees the occurrence made here; the
-    unique index on ``recurred_from`` backs that up.
-    """
-    exists = select(c.id).where(c.recurred_from == done_id).exists()
-    next_number = _next_number(user_id, unless=exists)
-    copied = ("title", "description", "priority", "tags", "recurrence", "time_zone")
-    source = (
-        select(
-            literal(uuid.uuid4(), c.id.type),
-            c.user_id,
-            next_number.c.last_number,
-            *(c[name] for name in copied),
-            c.series_start,
-            c.id,
-            literal(due_at, c.due_at.type),
-        )
-        .select_from(todos.join(next_number, true()))
-        .where(c.id == done_id, c.user_id == user_id)
-    )
-    columns = ["id", "user_id", "number", *copied, "series_start", "recurred_from", "due_at"]
-    stmt = (
-        pg_insert(todos)
-        .add_cte(next_number)
-        .from_select(columns, source)
-        .on_conflict_do_nothing(
-            index_elements=[c.recurred_from], index_where=c.recurred_from.is_not(None)
-        )
-        .returning(*TODO_COLUMNS)
-    )
-    return _to_todo((await session.execute(stmt)).first())
-
-
 async def lock_live(
     session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID
 ) -> tuple[Todo, datetime | None] | None:
@@ -212,6 +135,14 @@ async def lock_live(
     )
     row = (await session.execute(stmt)).first()
     return None if row is None else (todo_of(row[:-1]), row[-1])
+
+
+# ``reminded_at`` of a todo coming back (reopened, restored): armed again when its reminder
+# is still ahead; one whose time passed meanwhile is not sent late.
+_rearmed = case(
+    (or_(c.remind_at.is_(None), c.remind_at > func.now()), None),
+    else_=func.coalesce(c.reminded_at, func.now()),
+)
 
 
 @dataclass(frozen=True)
@@ -232,7 +163,8 @@ async def update_live(
     """Set ``changes`` (column -> value) on a live todo, or None when no live todo matches.
 
     ``version`` and ``updated_at`` move only when a value really changes, so completing a
-    completed todo is a no-op. Changing ``status`` sets or clears ``completed_at``. With
+    completed todo is a no-op. Changing ``status`` sets or clears ``completed_at``; reopening
+    re-arms the reminder if its time is still ahead. With
     ``expected_version`` the row changes only if its version still equals it.
     """
     assert changes, "nothing to update"
@@ -244,6 +176,8 @@ async def update_live(
             if changes["status"] == "completed"
             else None
         )
+        if changes["status"] == "pending" and "reminded_at" not in changes:
+            values["reminded_at"] = case((c.status == "completed", _rearmed), else_=c.reminded_at)
     values["version"] = case((changed, c.version + 1), else_=c.version)
     values["updated_at"] = case((changed, func.now()), else_=c.updated_at)
     condition = _own_live_at(todo_id, user_id, expected_version)
@@ -285,11 +219,12 @@ async def soft_delete(
 
 
 async def restore(session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID) -> Todo | None:
-    """Bring back a soft-deleted todo of the user (None when there is no such todo)."""
+    """Bring back a soft-deleted todo of the user (None when there is no such todo); its
+    reminder is re-armed if its time is still ahead."""
     stmt = (
         update(todos)
         .where(c.id == todo_id, c.user_id == user_id, c.deleted_at.is_not(None))
-        .values(deleted_at=None, updated_at=func.now(), version=c.version + 1)
+        .values(deleted_at=None, updated_at=func.now(), version=c.version + 1, reminded_at=_rearmed)
         .returning(*TODO_COLUMNS)
     )
     return _to_todo((await session.execute(stmt)).first())

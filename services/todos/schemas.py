@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, UnsetType
 
-from services.todos import recurrence
+from services.todos import durations, recurrence
 from shared.input_checks import CheckedInput
 
 Status = Literal["pending", "completed"]
@@ -57,6 +57,15 @@ TimeZoneName = Annotated[
         description="IANA zone a recurring todo repeats in (default: X-Timezone, else UTC)",
     ),
 ]
+RemindBefore = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=durations.MAX_TEXT_LENGTH,
+        description="an ISO 8601 duration before due_at such as PT30M, PT1H30M or P1D "
+        "(at most P366D; needs due_at)",
+    ),
+]
 
 
 class TodoCreate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
@@ -68,6 +77,9 @@ class TodoCreate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
     tags: Tags = msgspec.field(default_factory=list)
     recurrence: Recurrence | None = None
     time_zone: TimeZoneName | None = None
+    # A reminder: relative to due_at or absolute, not both (services.todos.reminders).
+    remind_before: RemindBefore | None = None
+    remind_at: datetime | None = None
 
 
 class TodoUpdate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
@@ -81,6 +93,8 @@ class TodoUpdate(CheckedInput, kw_only=True, forbid_unknown_fields=True):
     tags: Tags | UnsetType = UNSET
     recurrence: Recurrence | UnsetType | None = UNSET  # null stops the series
     time_zone: TimeZoneName | UnsetType | None = UNSET
+    remind_before: RemindBefore | UnsetType | None = UNSET  # null clears the reminder
+    remind_at: datetime | UnsetType | None = UNSET  # null clears the reminder
 
     def changes(self) -> dict[str, object]:
         """The fields that were sent, by name."""
@@ -101,6 +115,8 @@ class Todo(msgspec.Struct):
     status: Status
     priority: Priority
     due_at: datetime | None
+    remind_before: str | None  # an ISO 8601 duration before due_at
+    remind_at: datetime | None  # when the reminder fires (from remind_before, or as given)
     tags: list[str]
     recurrence: str | None
     time_zone: str | None  # the zone a recurring todo repeats in

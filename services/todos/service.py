@@ -6,7 +6,8 @@ one (:class:`~shared.errors.NotFound`). Nothing here commits: the request's unit
 
 Ids may be given as ``uuid.UUID`` or as text; a todo id that is not a UUID is simply not
 found, and a user id that is not a UUID is an invalid token. What recurrence adds to the
-writes (completing a recurring todo creates its next occurrence) is in ``recurring``.
+writes (completing a recurring todo creates its next occurrence) is in ``recurring``; what a
+reminder adds (its effective time, re-arming it) in ``reminders``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import asyncpg
 from msgspec import UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.todos import list_query, recurring, repository
+from services.todos import inserts, list_query, recurring, reminders, repository
 from services.todos.models import OUTBOX
 from services.todos.pagination import (
     DEFAULT_LIMIT,
@@ -60,6 +61,11 @@ async def create_todo(
         "due_at": _aware(data.due_at),
         "tags": _clean_tags(data.tags),
     }
+    values.update(
+        reminders.create_fields(
+            values["due_at"], data.remind_before, _aware(data.remind_at), now=datetime.now(UTC)
+        )
+    )
     if data.time_zone is not None:
         values["time_zone"] = recurring.checked_zone(data.time_zone)
     if data.recurrence is not None:
@@ -68,7 +74,7 @@ async def create_todo(
         )
         values.update(fields)
     owner = user_uuid(user_id)
-    todo = await repository.insert_todo(session, owner, values)
+    todo = await inserts.insert_todo(session, owner, values)
     await _record(session, "created", owner, todo)
     if todo.status == "completed" and todo.recurrence is not None:
         await _create_next(session, owner, todo, values["series_start"])
@@ -136,15 +142,19 @@ async def update_todo(
         changes["tags"] = _clean_tags(data.tags)
     if not isinstance(data.due_at, UnsetType):
         changes["due_at"] = _aware(data.due_at)
+    if not isinstance(data.remind_at, UnsetType):
+        changes["remind_at"] = _aware(data.remind_at)
     if not changes:
         todo = await get_todo(session, user_id, todo_id)
         if expected_version is not None and todo.version != expected_version:
             raise version_conflict(todo.version)
         return todo
-    if changes.keys() & {"recurrence", "time_zone", "due_at"}:
-        # The series' fields depend on the todo as it is: read it locked, so it stays so.
+    if changes.keys() & {"recurrence", "time_zone", *reminders.REMINDER_FIELDS}:
+        # The series' and the reminder's fields depend on the todo as it is: read it locked,
+        # so it stays so.
         current, _ = await _locked(session, user_id, todo_id, expected_version)
         changes = recurring.patched_fields(current, changes, header_zone)
+        changes = reminders.patched_fields(current, changes, now=datetime.now(UTC))
     return await _change(session, user_id, todo_id, changes, expected_version, "updated")
 
 
@@ -176,10 +186,13 @@ async def skip_todo(
         )
     if current.status == "completed":
         raise invalid("todo_id", "is completed: its next occurrence exists already", source="path")
-    due_at = recurring.next_due(current, series_start, now=datetime.now(UTC))
+    now = datetime.now(UTC)
+    due_at = recurring.next_due(current, series_start, now=now)
     if due_at is None:
         raise invalid("todo_id", "the series has no further occurrence", source="path")
-    return await _change(session, user_id, todo_id, {"due_at": due_at}, None, "updated")
+    # The reminder moves with the due date (a relative one; an absolute one stays).
+    changes = reminders.patched_fields(current, {"due_at": due_at}, now=now)
+    return await _change(session, user_id, todo_id, changes, None, "updated")
 
 
 async def delete_todo(

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from shared.settings import CommonSettings
 
 LOCAL_HOSTS = "127.0.0.1:*,localhost:*,[::1]:*"
@@ -14,3 +18,6 @@ class TodosSettings(CommonSettings, kw_only=True):
     # (the address the gateway reaches it by) and the browser origins it accepts.
     mcp_allowed_hosts: str = LOCAL_HOSTS
     mcp_allowed_origins: str = LOCAL_ORIGINS
+    # How long the reminder scheduler sleeps at most between two looks for due reminders
+    # (it wakes sooner for one due sooner): the bound of a reminder's normal lateness.
+    reminder_poll_seconds: Annotated[float, msgspec.Meta(gt=0, le=60)] = 0.5

@@ -17,6 +17,8 @@ from shared.metrics.definitions import (
     OUTBOX_OLDEST_AGE,
     OUTBOX_PENDING,
     OUTBOX_PUBLISHED,
+    REMINDER_LAG,
+    REMINDERS_FIRED,
     observe_request,
     request_started,
 )
@@ -34,6 +36,8 @@ __all__ = [
     "OUTBOX_OLDEST_AGE",
     "OUTBOX_PENDING",
     "OUTBOX_PUBLISHED",
+    "REMINDERS_FIRED",
+    "REMINDER_LAG",
     "MetricsController",
     "ScrapeHook",
     "observe_llm_call",

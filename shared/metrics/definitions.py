@@ -52,6 +52,17 @@ MESSAGES_DEAD_LETTERED = Counter(
     ["queue"],
 )
 
+REMINDERS_FIRED = Counter(
+    "todo_reminders_fired",
+    "Todo reminders fired (their event written to the outbox), late ones apart.",
+    ["late"],
+)
+REMINDER_LAG = Histogram(
+    "todo_reminder_lag_seconds",
+    "Time from a reminder's remind_at until it fired.",
+    buckets=(0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0, 30.0, 300.0, 3600.0),
+)
+
 LLM_DURATION = Histogram(
     "llm_request_duration_seconds",
     "Model (chat-completions) requests by caller and outcome.",

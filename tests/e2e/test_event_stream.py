@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from contextlib import AsyncExitStack
 
 import httpx
 
@@ -16,86 +13,8 @@ from services.gateway.event_stream import EventHub, Subscriber, sse_body
 from services.gateway.settings import GatewaySettings
 from shared.messaging import Envelope
 from shared.platform import Broker
+from tests.support.event_stream import TIMEOUT, open_stream
 from tests.support.stack import Stack, User, UserFactory
-
-TIMEOUT = httpx.Timeout(10.0, read=None)  # reads are bounded by SseReader's own timeouts
-
-
-@dataclass
-class SseEvent:
-    event: str | None = None
-    id: str | None = None
-    data: str = ""
-    comments: list[str] = field(default_factory=list)
-    retry: int | None = None
-
-    def json(self) -> dict:
-        return json.loads(self.data)
-
-
-class SseReader:
-    """Reads SSE frames from a streaming httpx response, never waiting forever."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.response = response
-        self._lines = response.aiter_lines()
-
-    async def next(self, timeout: float = 3.0) -> SseEvent:
-        """The next frame (events and comment-only frames alike); TimeoutError if none."""
-        frame = SseEvent()
-        async with asyncio.timeout(timeout):
-            async for line in self._lines:
-                if line == "":
-                    return frame
-                name, _, value = line.partition(":")
-                value = value.removeprefix(" ")
-                if name == "":
-                    frame.comments.append(value)
-                elif name == "event":
-                    frame.event = value
-                elif name == "id":
-                    frame.id = value
-                elif name == "data":
-                    frame.data = value if not frame.data else frame.data + "\n" + value
-                elif name == "retry":
-                    frame.retry = int(value)
-        raise EOFError("stream ended")
-
-    async def next_event(self, timeout: float = 3.0) -> SseEvent:
-        """The next frame that is an event (heartbeats skipped)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            frame = await self.next(max(0.01, deadline - time.monotonic()))
-            if frame.event is not None:
-                return frame
-
-    async def assert_no_event(self, within: float) -> None:
-        try:
-            frame = await self.next_event(within)
-        except TimeoutError:
-            return
-        raise AssertionError(f"unexpected event {frame}")
-
-
-@asynccontextmanager
-async def open_stream(base_url: str, headers: dict[str, str]) -> AsyncIterator[SseReader]:
-    """A connected stream, past its preamble (so the subscription exists).
-
-    A gateway that has just started may not have reached the broker yet (503): retry briefly.
-    """
-    deadline = time.monotonic() + 5
-    async with httpx.AsyncClient(base_url=base_url, timeout=TIMEOUT) as client:
-        while True:
-            async with client.stream("GET", "/api/v1/events", headers=headers) as response:
-                if response.status_code == 503 and time.monotonic() < deadline:
-                    await asyncio.sleep(0.1)
-                    continue
-                assert response.status_code == 200, await response.aread()
-                reader = SseReader(response)
-                preamble = await reader.next()
-                assert preamble.retry is not None and preamble.comments
-                yield reader
-                return
 
 
 async def create_todo(stack: Stack, user: User, title: str) -> dict:

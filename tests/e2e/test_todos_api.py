@@ -21,9 +21,9 @@ if TYPE_CHECKING:
     from tests.support.stack import Stack, UserFactory
 
 TODO_FIELDS = {
-    "id", "number", "title", "description", "status", "priority", "due_at", "tags",
-    "recurrence", "time_zone", "recurred_from", "created_at", "updated_at", "completed_at",
-    "version",
+    "id", "number", "title", "description", "status", "priority", "due_at", "remind_before",
+    "remind_at", "tags", "recurrence", "time_zone", "recurred_from", "created_at",
+    "updated_at", "completed_at", "version",
 }  # fmt: skip
 
 

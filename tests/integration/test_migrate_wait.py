@@ -93,7 +93,7 @@ async def test_check_accepts_a_schema_migrated_by_a_later_release(empty_database
     )
     checked = await run_migrate(empty_database, "--check")
     assert checked.returncode == 0, checked.stdout + checked.stderr
-    assert "todos: from_next_release (head 0003) newer than this release" in checked.stdout
+    assert "todos: from_next_release (head 0004) newer than this release" in checked.stdout
     waited = await run_migrate(empty_database, "--wait", MIGRATIONS_WAIT_SECONDS="5")
     assert waited.returncode == 0, waited.stdout + waited.stderr
 
