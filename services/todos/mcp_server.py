@@ -75,6 +75,18 @@ Recurrence = Annotated[
         ),
     ),
 ]
+RemindBefore = Annotated[
+    str | None,
+    Field(
+        max_length=32,
+        description="A reminder this long before due_at, as an ISO 8601 duration: PT30M, "
+        "PT2H, P1D. Needs due_at; a repeating task's reminder repeats with it.",
+    ),
+]
+RemindAt = Annotated[
+    datetime | None,
+    Field(description="A reminder at this moment (ISO 8601, in the future), instead"),
+]
 TimeZone = Annotated[
     str | None,
     Field(
@@ -148,6 +160,8 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         tags: Tags = None,
         recurrence: Recurrence = None,
         time_zone: TimeZone = None,
+        remind_before: RemindBefore = None,
+        remind_at: RemindAt = None,
         user_id: UserId = None,
     ) -> TaskChange:
         """Create a task for the user. Priority is medium unless given. A repeating task
@@ -155,7 +169,8 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         caller = caller_of(ctx, TODOS_WRITE, user_id)
         fields = _given(
             title=title, description=description, priority=priority, due_at=due_at, tags=tags,
-            recurrence=recurrence, time_zone=time_zone,
+            recurrence=recurrence, time_zone=time_zone, remind_before=remind_before,
+            remind_at=remind_at,
         )  # fmt: skip
         return await ctx.request_context.lifespan_context.add(caller, fields)
 
@@ -254,13 +269,17 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
             ),
         ] = None,
         time_zone: TimeZone = None,
+        remind_before: RemindBefore = None,
+        remind_at: RemindAt = None,
         user_id: UserId = None,
     ) -> TaskChange:
-        """Change some fields of a task; fields left out stay as they are."""
+        """Change some fields of a task; fields left out stay as they are. A reminder is set
+        with remind_before or remind_at (either replaces the other)."""
         caller = caller_of(ctx, TODOS_WRITE, user_id)
         fields = _given(
             title=title, description=description, priority=priority, due_at=due_at, tags=tags,
-            recurrence=recurrence, time_zone=time_zone,
+            recurrence=recurrence, time_zone=time_zone, remind_before=remind_before,
+            remind_at=remind_at,
         )  # fmt: skip
         if fields.get("recurrence", "").lower() == "none":
             fields["recurrence"] = None  # the series stops

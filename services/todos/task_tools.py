@@ -46,6 +46,8 @@ class TaskItem(BaseModel):
     tags: list[str]
     recurrence: str | None  # the RFC 5545 rule it repeats by
     time_zone: str | None  # the zone a repeating task repeats in
+    remind_at: str | None  # when its reminder fires (ISO 8601, UTC)
+    remind_before: str | None  # the reminder as a duration before due_at (PT30M)
 
 
 class TaskChange(BaseModel):
@@ -61,6 +63,8 @@ class TaskChange(BaseModel):
     tags: list[str]
     recurrence: str | None
     time_zone: str | None
+    remind_at: str | None
+    remind_before: str | None
     task_status: State  # the task's own state afterwards
 
 
@@ -109,6 +113,8 @@ def item(todo: Todo) -> TaskItem:
         tags=todo.tags,
         recurrence=todo.recurrence,
         time_zone=todo.time_zone,
+        remind_at=_iso(todo.remind_at),
+        remind_before=todo.remind_before,
     )
 
 

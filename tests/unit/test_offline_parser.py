@@ -16,12 +16,13 @@ from services.chat.offline.intents import (
     ClearCompleted,
     Intent,
     ListTasks,
+    Remind,
     TagTask,
     TaskRef,
     Undo,
     UpdateTask,
 )
-from services.chat.offline.phrases import word_stem
+from services.chat.offline.phrases import iso_duration, word_stem
 
 TZ = ZoneInfo("America/New_York")
 NOW = datetime(2026, 11, 20, 10, 30, tzinfo=TZ)  # a Friday morning
@@ -265,3 +266,31 @@ def test_other_deletions_are_not_a_clear(text: str, intent: object) -> None:
 )  # fmt: skip
 def test_a_word_stem_is_what_its_forms_share(word: str, stem: str) -> None:
     assert word_stem(word) == stem
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
+        ("remind me about task 2 tomorrow at 9", Remind(TaskRef(number=2), at=at(21, 9, 0))),
+        ("remind me of the meeting task at 4pm", Remind(TaskRef(name="meeting"), at=at(20, 16, 0))),
+        ("remind me 30 minutes before", Remind(TaskRef(), before="PT30M")),
+        ("remind me half an hour before it is due", Remind(TaskRef(), before="PT30M")),
+        ("remind me a day before", Remind(TaskRef(), before="P1D")),
+    ],
+)  # fmt: skip
+def test_a_reminder_for_a_task(text: str, intent: Remind) -> None:
+    assert parse(text, NOW) == intent
+
+
+def test_a_new_task_may_carry_its_reminder() -> None:
+    parsed = parse("add dentist tomorrow at 3pm and remind me 2 hours before", NOW)
+    assert parsed == AddTask("Dentist", due_at=at(21, 15, 0), remind_before="PT2H")
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [("30 minutes", "PT30M"), ("an hour", "PT1H"), ("2 hrs", "PT2H"), ("half an hour", "PT30M"),
+     ("3 days", "P3D"), ("a week", "P7D"), ("0 minutes", None), ("5 fortnights", None)],
+)  # fmt: skip
+def test_a_duration_in_words_is_iso_8601(text: str, iso: str | None) -> None:
+    assert iso_duration(text) == iso

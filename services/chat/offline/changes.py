@@ -11,10 +11,19 @@ from collections.abc import Callable
 from datetime import datetime
 
 from services.chat.offline.dates import find_when
-from services.chat.offline.intents import Intent, Repeat, Skip, TagTask, UpdateTask
+from services.chat.offline.intents import (
+    Intent,
+    Remind,
+    Repeat,
+    Skip,
+    TagTask,
+    TaskRef,
+    UpdateTask,
+)
 from services.chat.offline.phrases import (
     QUOTED,
     as_title,
+    iso_duration,
     priority_word,
     strip_fillers,
     take_priority,
@@ -98,6 +107,19 @@ def repeat(match: re.Match[str], now: datetime) -> Intent | None:
         return None  # something else is said too
     fixes_time = len(repeat.spans) > 1 or ";BY" in repeat.rule
     return Repeat(refs[0], repeat.rule, repeat.first, fixes_time)
+
+
+def remind(match: re.Match[str], now: datetime) -> Intent | None:
+    """ "remind me about task 2 tomorrow at 9", "remind me 30 minutes before" (the task the
+    conversation is about)."""
+    if match.groupdict().get("ahead"):
+        before = iso_duration(match.group("ahead"))
+        return Remind(TaskRef(), before=before) if before else None
+    refs = task_refs(match.group("target"))
+    when = find_when(match.group("value"), now)
+    if refs is None or len(refs) != 1 or when is None:
+        return None
+    return Remind(refs[0], at=when.at)
 
 
 def stop_repeat(match: re.Match[str], _now: datetime) -> Intent | None:

@@ -42,7 +42,8 @@ _DAY = (
 )
 _PERIOD = r"(?:this\s+week|next\s+week|(?:the\s+)?end\s+of\s+(?:the|this)\s+week|this\s+weekend)"
 _LEAD = r"(?:due\s+(?:on\s+|by\s+|before\s+)?|by\s+|before\s+|until\s+|till\s+|on\s+|for\s+)"
-_AT_TIME = rf"(?:(?:at\s+|@\s*)?{_TIME})"
+# "at 9" is an hour too (but a bare "9" is not a time).
+_AT_TIME = rf"(?:(?:at\s+|@\s*)?{_TIME}|at\s+\d{{1,2}}(?![\w:]))"
 
 # A period, or a day with an optional time (either order), or a time alone.
 _WHEN = re.compile(
@@ -124,6 +125,7 @@ def _for_dateparser(phrase: str) -> str:
     phrase = re.sub(r"\btonight\b", "today", phrase)
     phrase = re.sub(r"\bmins?\b", "minutes", phrase)
     phrase = re.sub(r"@\s*", "at ", phrase)
+    phrase = re.sub(r"\bat (\d{1,2})$", r"at \1:00", phrase)  # "at 9": an hour
     return re.sub(
         r"\bin (a|an|one|two|three)\b", lambda m: f"in {_WORD_NUMBERS[m.group(1)]}", phrase
     )

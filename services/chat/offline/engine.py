@@ -26,6 +26,7 @@ from services.chat.offline.intents import (
     ClearCompleted,
     Intent,
     ListTasks,
+    Remind,
     Repeat,
     Skip,
     TagTask,
@@ -35,6 +36,7 @@ from services.chat.offline.intents import (
 )
 from services.chat.offline.lookup import find_tasks
 from services.chat.offline.parser import parse
+from services.chat.offline.scheduling import Scheduling
 
 # Where to look first when resolving a name: pending tasks to complete, done ones to reopen.
 _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
@@ -43,8 +45,6 @@ _SEARCH_ORDER: dict[str, tuple[str, ...]] = {
 }
 # Tasks one message may change ("delete tasks 1, 2 and 3"); more is refused, not cut short.
 MAX_TARGETS = 10
-# What update_task takes as "stop repeating" (its recurrence argument).
-NO_RECURRENCE = "none"
 # Completed tasks one "clear" deletes: with the listing, the answer and the request they
 # stay within the history window (CHAT_HISTORY_WINDOW, 20), so "undo" sees all of them.
 MAX_CLEARED = 15
@@ -100,7 +100,7 @@ def _chosen(candidates: list[dict[str, Any]], intent: Intent) -> int | None:
     return None
 
 
-class _Handler:
+class _Handler(Scheduling):
     """One answer: the tools, the history and the user's zone, shared by the handlers."""
 
     def __init__(self, tools: Toolbox, earlier: list[HistoryMessage], tz: tzinfo | None) -> None:
@@ -124,6 +124,8 @@ class _Handler:
             return await self.repeat(intent)
         if isinstance(intent, Skip):
             return await self.skip(intent)
+        if isinstance(intent, Remind):
+            return await self.remind(intent)
         if isinstance(intent, ClearCompleted):
             return await self.clear_completed()
         if isinstance(intent, Undo):
@@ -142,6 +144,8 @@ class _Handler:
             arguments["tags"] = list(intent.tags)
         if intent.recurrence:
             arguments.update(recurrence=intent.recurrence, time_zone=self.zone)
+        if intent.remind_before:
+            arguments["remind_before"] = intent.remind_before
         result = await self.tools.call("add_task", arguments)
         if "error" in result:
             return replies.refused("add_task", result)
@@ -214,33 +218,6 @@ class _Handler:
         if "error" in result:
             return replies.refused("update_task", result)
         return replies.updated(result, changes, self.tz)
-
-    async def repeat(self, intent: Repeat) -> str:
-        """Make a task repeat (its due date moves to the phrase's first occurrence when the
-        phrase names a day or time, or when it has none), or stop its series."""
-        found = await self.resolve(intent.target, "update")
-        if isinstance(found, str):
-            return found
-        changes: dict[str, Any] = {"recurrence": intent.rule or NO_RECURRENCE}
-        if intent.rule and intent.first is not None:
-            changes["time_zone"] = self.zone
-            listed = await self.tools.call("list_tasks", {"task_id": found, "limit": 1})
-            current = listed.get("tasks") or [{}]
-            if intent.fixes_time or not current[0].get("due_at"):
-                changes["due_at"] = intent.first.isoformat()
-        result = await self.tools.call("update_task", {"task_id": found, **changes})
-        if "error" in result:
-            return replies.refused("update_task", result)
-        return replies.repeats(result, self.tz)
-
-    async def skip(self, intent: Skip) -> str:
-        found = await self.resolve(intent.target, "update")
-        if isinstance(found, str):
-            return found
-        result = await self.tools.call("skip_task", {"task_id": found})
-        if "error" in result:
-            return replies.refused("skip_task", result)
-        return replies.repeats(result, self.tz, skipped=True)
 
     async def clear_completed(self) -> str:
         """Delete the completed tasks, at most MAX_CLEARED a message, so that all of them fit

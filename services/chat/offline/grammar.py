@@ -128,6 +128,22 @@ STOP_REPEAT = (
     rf"^(?:don'?t|do\s+not|no\s+longer)\s+repeat\s+{_TARGET}(?:\s+any\s*more)?$",
     rf"{_FIRST}{_TARGET}\s+(?:should\s+)?(?:stop\s+repeating|not\s+repeat|no\s+longer\s+repeats?)$",
 )
+# "remind me about task 2 tomorrow at 9", "remind me 30 minutes before".
+_AHEAD = (
+    r"(?P<ahead>(?:\d{1,4}|an?|one|two|three|half\s+an)\s*(?:minutes?|mins?|hours?|hrs?|days?|"
+    r"weeks?)|half\s+an\s+hour)"
+)
+BEFORE = re.compile(
+    rf"\b(?:and\s+|,\s*)?remind\s+me\s+{_AHEAD}\s+(?:before|ahead|earlier)"
+    r"(?:\s+(?:it(?:'s|\s+is)?\s+due|it|that|the\s+deadline|hand))?\b",
+    _I,
+)
+REMIND = (
+    rf"^remind\s+me\s+(?:about|of)\s+{_TARGET}\s+(?P<value>(?:at|on|in|tomorrow|today|tonight|"
+    rf"next|this)\b.*)$",
+    rf"^remind\s+me\s+{_AHEAD}\s+(?:before|ahead|earlier)"
+    r"(?:\s+(?:it(?:'s|\s+is)?\s+due|that|it))?$",
+)
 SKIP = (rf"^skip\s+{_TARGET}(?:\s+(?:this|next)\s+(?:time|once|week|month|one))?$",)
 DEPRIORITISE = (rf"^(?:de-?prioriti[sz]e|lower\s+the\s+priority\s+of)\s+{_TARGET}$",)
 _FIELD = r"(?P<field>title|name|priority|due\s+date|due|deadline|date|time)"

@@ -32,6 +32,7 @@ class AddTask:
     due_at: datetime | None = None  # for a repeating task, its first occurrence
     tags: tuple[str, ...] = ()
     recurrence: str | None = None  # an RFC 5545 rule body: "FREQ=WEEKLY;BYDAY=MO"
+    remind_before: str | None = None  # an ISO 8601 duration before due_at: "PT30M"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,15 @@ class Repeat:
 
 
 @dataclass(frozen=True)
+class Remind:
+    """Set a task's reminder: at a moment, or a duration before its due date."""
+
+    target: TaskRef
+    at: datetime | None = None
+    before: str | None = None  # an ISO 8601 duration: "PT30M"
+
+
+@dataclass(frozen=True)
 class Skip:
     """Move a repeating task to its next occurrence without completing it."""
 
@@ -124,6 +134,7 @@ Intent = (
     | UpdateTask
     | TagTask
     | Repeat
+    | Remind
     | Skip
     | ClearCompleted
     | Undo

@@ -33,6 +33,7 @@ from services.chat.offline.intents import (
 from services.chat.offline.phrases import (
     QUOTED,
     as_title,
+    iso_duration,
     strip_fillers,
     take_priority,
     take_quoted,
@@ -124,6 +125,10 @@ def _add(match: re.Match[str], now: datetime) -> Intent | None:
         return None
     words = grammar.TO_MY_LIST.sub(" ", f"{pre} {match.group('rest')}")
     quoted, words = take_quoted(words)
+    ahead = grammar.BEFORE.search(words)  # "..., remind me 30 minutes before"
+    remind_before = iso_duration(ahead.group("ahead")) if ahead else None
+    if ahead is not None:
+        words = f"{words[: ahead.start()]} {words[ahead.end() :]}"
     repeat = find_repeat(words, now)
     if repeat is not None:  # "every monday at 9am": the series' first occurrence is its due
         words = without(words, repeat)
@@ -133,8 +138,8 @@ def _add(match: re.Match[str], now: datetime) -> Intent | None:
     if not title or title == QUOTED or grammar.ONLY_A_NUMBER.match(title):
         return None
     if repeat is not None:
-        return AddTask(as_title(title), priority, repeat.first, tags, repeat.rule)
-    return AddTask(as_title(title), priority, when.at if when else None, tags)
+        return AddTask(as_title(title), priority, repeat.first, tags, repeat.rule, remind_before)
+    return AddTask(as_title(title), priority, when.at if when else None, tags, None, remind_before)
 
 
 def _modifiers(
@@ -207,6 +212,7 @@ RULES: tuple[Rule, ...] = (
     *(_rule(p, changes.stop_repeat) for p in grammar.STOP_REPEAT),
     *(_rule(p, changes.repeat) for p in grammar.REPEAT),
     *(_rule(p, changes.skip) for p in grammar.SKIP),
+    *(_rule(p, changes.remind) for p in grammar.REMIND),
     *(_rule(p, changes.make) for p in grammar.MAKE),
     *(_rule(p, changes.prioritise("high")) for p in grammar.PRIORITISE),
     *(_rule(p, changes.prioritise("low")) for p in grammar.DEPRIORITISE),

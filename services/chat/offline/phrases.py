@@ -156,3 +156,25 @@ def word_stem(word: str) -> str:
             continue
         return base
     return word
+
+
+_UNITS = {"minute": "M", "min": "M", "hour": "H", "hr": "H", "day": "D", "week": "W"}
+_AMOUNTS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3}
+
+
+def iso_duration(text: str) -> str | None:
+    """ "30 minutes" -> "PT30M", "an hour" -> "PT1H", "half an hour" -> "PT30M", "2 days" ->
+    "P2D", "a week" -> "P7D"; None for anything else."""
+    words = text.lower().split()
+    if words[:3] == ["half", "an", "hour"]:
+        return "PT30M"
+    match = re.fullmatch(r"(\d{1,4}|an?|one|two|three)\s*([a-z]+?)s?", " ".join(words))
+    if match is None:
+        return None
+    amount = _AMOUNTS.get(match.group(1)) or int(match.group(1))
+    unit = _UNITS.get(match.group(2))
+    if unit is None or amount < 1:
+        return None
+    if unit == "W":
+        return f"P{amount * 7}D"
+    return f"P{amount}D" if unit == "D" else f"PT{amount}{unit}"

@@ -81,9 +81,13 @@ def refused(tool: str, result: dict[str, Any]) -> str:
 
 def added(task: dict[str, Any], tz: tzinfo | None) -> str:
     if task.get("recurrence"):
-        return f"Added task {_number(task)}: {_quote(task)}, {_series(task, tz)}."
-    details = _details(task, tz)
-    return f"Added task {_number(task)}: {_quote(task)}" + (f" ({details})." if details else ".")
+        head = f"Added task {_number(task)}: {_quote(task)}, {_series(task, tz)}."
+    else:
+        details = _details(task, tz)
+        head = f"Added task {_number(task)}: {_quote(task)}" + (
+            f" ({details})." if details else "."
+        )
+    return head + (f" {_reminding(task, tz)}" if task.get("remind_at") else "")
 
 
 def repeats(task: dict[str, Any], tz: tzinfo | None, *, skipped: bool = False) -> str:
@@ -95,6 +99,15 @@ def repeats(task: dict[str, Any], tz: tzinfo | None, *, skipped: bool = False) -
     if not task.get("recurrence"):
         return f"Task {_number(task)} {_quote(task)} no longer repeats."
     return f"Task {_number(task)} {_quote(task)} now {_series(task, tz)}."
+
+
+def reminder(task: dict[str, Any], tz: tzinfo | None) -> str:
+    """After a task's reminder was set."""
+    return f"Task {_number(task)} {_quote(task)}: {_reminding(task, tz)}"
+
+
+def _reminding(task: dict[str, Any], tz: tzinfo | None) -> str:
+    return f"I'll remind you {_when(task['remind_at'], tz)}."
 
 
 def _series(task: dict[str, Any], tz: tzinfo | None) -> str:

@@ -704,6 +704,40 @@ REPEATING = [
     ),
 ]
 
+REMINDING = [
+    Case(
+        "remind me about a task at a time",
+        one(
+            "remind me about task 2 tomorrow at 9",
+            Call("update_task", {"task_id": 2, "remind_at": Due(days=1, clock=time(9))}),
+            reply_has="I'll remind you",
+        ),
+        setup=THREE,
+        todos={"Pay bills": {"remind_at": Due(days=1, clock=time(9))}},
+    ),
+    Case(
+        "a new task with its reminder",
+        one(
+            "add dentist tomorrow at 3pm and remind me 30 minutes before",
+            add("Dentist", due_at=Due(days=1, clock=time(15)), remind_before="PT30M"),
+            reply_has="I'll remind you",
+        ),
+        todos={"Dentist": {"remind_at": Due(days=1, clock=time(14, 30))}},
+    ),
+    Case(
+        "remind me before, of the task just added",
+        (
+            Step("add call mom tomorrow at 5pm", (add("Call mom"),)),
+            Step(
+                "remind me 30 minutes before",
+                (Call("update_task", {"task_id": 1, "remind_before": "PT30M"}),),
+                reply_has="I'll remind you",
+            ),
+        ),
+        todos={"Call mom": {"remind_at": Due(days=1, clock=time(16, 30))}},
+    ),
+]
+
 CORPUS: list[Case] = (
-    ADDING + LISTING + CHANGING + AMBIGUOUS + UPDATING + TAGGING + REPEATING + TALKING
+    ADDING + LISTING + CHANGING + AMBIGUOUS + UPDATING + TAGGING + REPEATING + REMINDING + TALKING
 )

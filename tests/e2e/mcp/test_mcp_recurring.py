@@ -82,3 +82,27 @@ async def test_the_overdue_and_recurring_filters(stack: Stack, make_user: UserFa
     assert [t["title"] for t in overdue["tasks"]] == ["Late"]
     assert [t["title"] for t in repeating["tasks"]] == ["Daily"]
     assert [t["title"] for t in one_off["tasks"]] == ["Late", "Soon"]
+
+
+async def test_reminders_through_the_tools(stack: Stack, make_user: UserFactory) -> None:
+    user = make_user()
+    due = datetime(2030, 5, 1, 15, 0, tzinfo=UTC)
+    async with mcp_client(f"{stack.gateway.url}/mcp", user.access_token) as client:
+        added = structured(
+            await client.call_tool(
+                "add_task", {"title": "Dentist", "due_at": iso(due), "remind_before": "PT30M"}
+            )
+        )
+        assert (added["remind_before"], added["remind_at"]) == ("PT30M", "2030-05-01T14:30:00Z")
+        moved = structured(
+            await client.call_tool(
+                "update_task", {"task_id": added["task_id"], "remind_at": "2030-05-01T09:00:00Z"}
+            )
+        )
+        assert moved["remind_at"] == "2030-05-01T09:00:00Z"
+        assert "remind" in refusal(
+            await client.call_tool("add_task", {"title": "x", "remind_before": "PT30M"})
+        )
+        assert "remind_at" in refusal(
+            await client.call_tool("add_task", {"title": "x", "remind_at": "2001-01-01T00:00:00Z"})
+        )
