@@ -368,7 +368,7 @@ def test_each_tool_answers_in_the_documented_shape(model_chat: ModelChat, make_u
     results = [call["result"] for call in answer["tool_calls"]]
     acted = {
         "task_id", "id", "status", "title", "description", "priority", "due_at", "tags",
-        "recurrence", "time_zone", "task_status",
+        "recurrence", "time_zone", "remind_at", "remind_before", "task_status",
     }  # fmt: skip
     for result, status in zip(
         results[:5], ["completed", "reopened", "updated", "deleted", "restored"], strict=True
@@ -384,7 +384,7 @@ def test_each_tool_answers_in_the_documented_shape(model_chat: ModelChat, make_u
     assert found["count"] == 1
     assert set(found["tasks"][0]) == {
         "task_id", "id", "title", "description", "status", "priority", "due_at", "tags",
-        "recurrence", "time_zone",
+        "recurrence", "time_zone", "remind_at", "remind_before",
     }  # fmt: skip
     assert results[7] == {"error": "no task number 7"}
     [todo] = todos_of(model_chat.url, user)
