@@ -21,10 +21,13 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.todos import inserts, recurrence, reminders
+from services.todos import inserts, recurrence, reminders, repository
 from services.todos.recurrence import RuleError
 from services.todos.schemas import Todo
+from shared.auth_middleware import user_id as user_uuid
 from shared.errors import ValidationFailed, invalid
+
+Id = uuid.UUID | str
 
 NO_DUE_AT = "is needed by a recurring todo (its series starts there)"
 
@@ -98,6 +101,11 @@ def next_due(todo: Todo, series_start: datetime | None, *, now: datetime) -> dat
     zone = recurrence.time_zone(todo.time_zone or "UTC")
     series = recurrence.Series(recurrence.parse_rule(todo.recurrence), zone, series_start)
     return series.next_after(max(todo.due_at, now))
+
+
+async def next_occurrence(session: AsyncSession, owner: Id, done_id: uuid.UUID) -> Todo | None:
+    """The occurrence the completion of ``done_id`` created (what "Next: ..." says)."""
+    return await repository.next_occurrence(session, user_uuid(owner), done_id)
 
 
 async def create_next(

@@ -99,6 +99,16 @@ def _own_live_at(
     return and_(condition, c.version == expected_version)
 
 
+async def next_occurrence(
+    session: AsyncSession, user_id: uuid.UUID, todo_id: uuid.UUID
+) -> Todo | None:
+    """The live occurrence the completion of ``todo_id`` created, if any."""
+    stmt = select(*TODO_COLUMNS).where(
+        c.recurred_from == todo_id, c.user_id == user_id, c.deleted_at.is_(None)
+    )
+    return _to_todo((await session.execute(stmt)).first())
+
+
 async def fetch_live(
     driver: asyncpg.Connection, user_id: uuid.UUID, todo_id: uuid.UUID
 ) -> Todo | None:

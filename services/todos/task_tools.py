@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.todos import service
+from services.todos import recurring, service
 from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoUpdate
 from shared.errors import describe
 from shared.input_checks import INSTANT_RANGE, converts_to_utc
@@ -66,6 +66,9 @@ class TaskChange(BaseModel):
     remind_at: str | None
     remind_before: str | None
     task_status: State  # the task's own state afterwards
+    # Completing a repeating task: its next occurrence (number and due date), if any.
+    next_task_id: int | None = None
+    next_due_at: str | None = None
 
 
 class TaskList(BaseModel):
@@ -170,6 +173,12 @@ class TaskTools:
                 raise ToolError(f"no task number {number}")
             if action == "completed":
                 todo = await service.complete_todo(session, caller.user_id, todo.id)
+                following = await recurring.next_occurrence(session, caller.user_id, todo.id)
+                if following is not None:
+                    result = change(todo, action)
+                    result.next_task_id = following.number
+                    result.next_due_at = _iso(following.due_at)
+                    return result
             elif action == "reopened":
                 todo = await service.reopen_todo(session, caller.user_id, todo.id)
             elif action == "deleted":

@@ -179,7 +179,9 @@ class _Handler(Scheduling):
             tool = f"{intent.action}_task"
             result = await self.tools.call(tool, {"task_id": found})
             lines.append(
-                replies.refused(tool, result) if "error" in result else replies.changed(result)
+                replies.refused(tool, result)
+                if "error" in result
+                else replies.changed(result, self.tz)
             )
         return "\n".join(lines)
 
@@ -245,7 +247,9 @@ class _Handler(Scheduling):
             number = replies.task_number(call.tool_result or {})
             result = await self.tools.call(tool, {"task_id": number})
             lines.append(
-                replies.refused(tool, result) if "error" in result else replies.changed(result)
+                replies.refused(tool, result)
+                if "error" in result
+                else replies.changed(result, self.tz)
             )
         return "\n".join(lines)
 

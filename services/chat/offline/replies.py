@@ -134,9 +134,12 @@ def _rule_in_words(rule: str) -> str:
     return words
 
 
-def changed(task: dict[str, Any]) -> str:
+def changed(task: dict[str, Any], tz: tzinfo | None = None) -> str:
     template = _DONE_VERBS.get(task.get("status", ""), "Done: task {n} {title}.")
-    return template.format(n=_number(task), title=_quote(task))
+    said = template.format(n=_number(task), title=_quote(task))
+    if task.get("next_due_at"):  # a repeating task: its next occurrence was created
+        said += f" Next: {_when(task['next_due_at'], tz)} (task {task.get('next_task_id')})."
+    return said
 
 
 def updated(task: dict[str, Any], changes: dict[str, Any], tz: tzinfo | None) -> str:

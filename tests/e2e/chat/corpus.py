@@ -697,6 +697,15 @@ REPEATING = [
         todos={"Water the plants": {"recurrence": None}},
     ),
     Case(
+        "complete a repeating task",
+        one(
+            "mark task 1 as done",
+            number("complete_task", 1, "completed"),
+            reply_has="(task 2)",
+        ),
+        setup=(PLANTS,),
+    ),
+    Case(
         "skip",
         one("skip task 1", number("skip_task", 1, "skipped"), reply_has="Skipped"),
         setup=(PLANTS,),

@@ -369,6 +369,7 @@ def test_each_tool_answers_in_the_documented_shape(model_chat: ModelChat, make_u
     acted = {
         "task_id", "id", "status", "title", "description", "priority", "due_at", "tags",
         "recurrence", "time_zone", "remind_at", "remind_before", "task_status",
+        "next_task_id", "next_due_at",
     }  # fmt: skip
     for result, status in zip(
         results[:5], ["completed", "reopened", "updated", "deleted", "restored"], strict=True

@@ -37,9 +37,13 @@ async def test_a_repeating_task_through_the_tools(stack: Stack, make_user: UserF
         skipped = structured(await client.call_tool("skip_task", {"task_id": added["task_id"]}))
         assert (skipped["status"], skipped["due_at"]) == ("skipped", "2030-01-14T08:00:00Z")
 
-        structured(await client.call_tool("complete_task", {"task_id": added["task_id"]}))
+        done = structured(await client.call_tool("complete_task", {"task_id": added["task_id"]}))
         pending = structured(await client.call_tool("list_tasks", {"status": "pending"}))
         [following] = pending["tasks"]
+        assert (done["next_task_id"], done["next_due_at"]) == (
+            following["task_id"],
+            following["due_at"],
+        )
         assert following["title"] == "Water plants" and following["task_id"] != added["task_id"]
         assert following["due_at"] == "2030-01-21T08:00:00Z"
 
