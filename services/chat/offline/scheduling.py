@@ -4,6 +4,7 @@ user's zone and how a task reference is resolved to its number."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import tzinfo
 from typing import Any
 
@@ -16,12 +17,13 @@ NO_RECURRENCE = "none"
 
 
 class Scheduling:
+    """Given by the engine's handler: the tools, the user's zone, and ``resolve``, which
+    turns a task reference into its number (or the reply to give instead)."""
+
     tools: Toolbox
     tz: tzinfo | None
     zone: str  # the IANA name of the user's zone
-
-    async def resolve(self, ref: TaskRef, action: Action | str) -> int | str:
-        raise NotImplementedError
+    resolve: Callable[[TaskRef, Action | str], Awaitable[int | str]]
 
     async def repeat(self, intent: Repeat) -> str:
         """Make a task repeat (its due date moves to the phrase's first occurrence when the
