@@ -16,50 +16,37 @@ import uuid
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.middleware import (
-    AbstractAuthenticationMiddleware,
-    AuthenticationResult,
-    DefineMiddleware,
-)
-from litestar.types import ASGIApp, Scope
+from litestar.types import Scope
 
 from shared.errors import AppError, InsufficientScope, Unauthorized
 from shared.scopes import MCP_PATH, is_mcp_path, request_path, require_scope, required_scopes
-from shared.tokens import TokenVerifier
+from shared.tokens import AccessClaims, TokenVerifier
 
-PUBLIC_PATHS = ["^/health/", "^/schema", "^/metrics$"]
+PUBLIC_PREFIXES = ("/health/", "/schema")
 # RFC 9728 §3.1: the metadata of the resource `<base>/mcp` lives at this path of `<base>`.
 MCP_RESOURCE_METADATA_PATH = "/.well-known/oauth-protected-resource" + MCP_PATH
 # A Host header we are willing to repeat in a response header: a name or address, a port.
 _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 
 
-class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
-    def __init__(
-        self, app: ASGIApp, *, verifier: TokenVerifier, public_url: str = "", **options: Any
-    ) -> None:
-        super().__init__(app, **options)
-        self.verifier = verifier
-        self.public_url = public_url
-
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
-        scope = connection.scope
-        try:
-            claims = self.verifier.verify_header(connection.headers.get("authorization"))
-            require_scope(claims, required_scopes(scope["method"], request_path(scope)))  # type: ignore[typeddict-item]
-        except (Unauthorized, InsufficientScope) as exc:
-            raise challenge(exc, scope, self.public_url) from None
-        return AuthenticationResult(user=claims.user_id, auth=claims)
-
-
-def bearer_auth(verifier: TokenVerifier, *, public_url: str = "") -> DefineMiddleware:
-    return DefineMiddleware(
-        BearerAuthMiddleware,
-        verifier=verifier,
-        public_url=public_url,
-        exclude=PUBLIC_PATHS,
-        exclude_http_methods=[],
+def authenticate(scope: Scope, verifier: TokenVerifier, public_url: str) -> AccessClaims:
+    """The claims of the request's valid access token, whose scopes cover the request;
+    401 / 403 (:func:`challenge`) otherwise."""
+    authorization = next(
+        (value.decode("latin-1") for name, value in scope["headers"] if name == b"authorization"),
+        None,
     )
+    try:
+        claims = verifier.verify_header(authorization)
+        require_scope(claims, required_scopes(scope["method"], request_path(scope)))  # type: ignore[typeddict-item]
+    except (Unauthorized, InsufficientScope) as exc:
+        raise challenge(exc, scope, public_url) from None
+    return claims
+
+
+def is_public_path(path: str) -> bool:
+    """Health, metrics and the API document need no token."""
+    return path.startswith(PUBLIC_PREFIXES) or path == "/metrics"
 
 
 def public_base_url(scope: Scope, public_url: str) -> str:
@@ -98,5 +85,6 @@ def user_id(subject: uuid.UUID | str) -> uuid.UUID:
 
 
 def caller(connection: ASGIConnection[Any, Any, Any, Any]) -> uuid.UUID:
-    """The authenticated caller of a request (``request.user``, set by this middleware)."""
+    """The authenticated caller of a request (``request.user``, set by
+    ``shared.request_guard``)."""
     return user_id(connection.user)

@@ -4,8 +4,8 @@ A route's limit is Litestar's ``request_max_body_size`` of its handler (resolved
 its controller, router and app), or, for a mount that forwards many routes (the
 gateway's proxy), the :class:`RouteLimits` in its ``opt`` under :data:`BODY_LIMIT`.
 
-:class:`BodyLimit` (a middleware of every app, see ``shared.platform.ServicePlugin``)
-answers 413 for a declared Content-Length over the route's limit — after reading it:
+:func:`refuse_oversized` (run for every request by ``shared.request_guard``) answers 413
+for a declared Content-Length over the route's limit — after reading it:
 answering while the client is still uploading and then closing the connection makes many
 clients (httpx among them) report "server disconnected" instead of the 413, so the body
 is read and discarded (up to ``DRAIN_CAP`` bytes) first. Bodies without a Content-Length
@@ -19,8 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from litestar.handlers import HTTPRouteHandler
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Receive, Scope, Send
 
 from shared.errors import PayloadTooLarge, send_error
 
@@ -52,18 +51,18 @@ def route_body_limit(scope: Scope) -> int | None:
     return None
 
 
-class BodyLimit(ASGIMiddleware):
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        if scope["type"] == "http":
-            limit = route_body_limit(scope)
-            declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
-            if limit is not None and declared.isdigit() and int(declared) > limit:
-                if int(declared) <= DRAIN_CAP:
-                    await _drain(receive)
-                too_large = PayloadTooLarge(details={"limit_bytes": limit})
-                await send_error(send, too_large, close=True)
-                return
-        await next_app(scope, receive, send)
+async def refuse_oversized(scope: Scope, receive: Receive, send: Send) -> bool:
+    """Answer 413 when the request declares a body over its route's limit; whether it did."""
+    limit = route_body_limit(scope)
+    if limit is None:
+        return False
+    declared = next((v for k, v in scope["headers"] if k == b"content-length"), b"")
+    if not (declared.isdigit() and int(declared) > limit):
+        return False
+    if int(declared) <= DRAIN_CAP:
+        await _drain(receive)
+    await send_error(send, PayloadTooLarge(details={"limit_bytes": limit}), close=True)
+    return True
 
 
 async def _drain(receive: Receive) -> None:

@@ -3,8 +3,8 @@
 - A JSON body that is not valid UTF-8, or holds a NUL character in any key or string
   (PostgreSQL text cannot store one): :class:`CheckedRequest`, the request class of every
   app, refuses it when the body is decoded.
-- A NUL character in a path or query parameter: :class:`UrlParameterCheck`, a middleware
-  that runs once the route (and so the parameters' names) is known.
+- A NUL character in a path or query parameter: :func:`check_url_parameters`, run by
+  ``shared.request_guard`` once the route (and so the parameters' names) is known.
 - An instant whose UTC time falls outside years 1..9999 (``9999-12-31T23:59:59-14:00``):
   valid RFC 3339, but neither Python nor the database driver can convert it to UTC.
   :class:`CheckedInput` is the base of request structs that carry instants, and
@@ -24,8 +24,7 @@ from urllib.parse import parse_qsl
 import msgspec
 from litestar import Request
 from litestar.exceptions import SerializationException
-from litestar.middleware import ASGIMiddleware
-from litestar.types import ASGIApp, Receive, Scope, Send
+from litestar.types import Scope
 
 from shared.errors import Source, invalid
 
@@ -75,20 +74,17 @@ class CheckedRequest(Request[Any, Any, Any]):
         return value
 
 
-class UrlParameterCheck(ASGIMiddleware):
+def check_url_parameters(scope: Scope) -> None:
     """Refuse a NUL character in a path or query parameter (name or value)."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        for name, value in scope.get("path_params", {}).items():
-            if isinstance(value, str) and NUL in value:
-                raise invalid(name, "must not contain a NUL character", source="path")
-        query: bytes = scope.get("query_string", b"")
-        if b"%00" in query or b"\x00" in query:
-            for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
-                if NUL in name or NUL in value:
-                    key = name.replace(NUL, "\\u0000")
-                    raise invalid(key, "must not contain a NUL character", source="query")
-        await next_app(scope, receive, send)
+    for name, value in scope.get("path_params", {}).items():
+        if isinstance(value, str) and NUL in value:
+            raise invalid(name, "must not contain a NUL character", source="path")
+    query: bytes = scope.get("query_string", b"")
+    if b"%00" in query or b"\x00" in query:
+        for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+            if NUL in name or NUL in value:
+                key = name.replace(NUL, "\\u0000")
+                raise invalid(key, "must not contain a NUL character", source="query")
 
 
 # The database driver stores the first and the last representable instant as -infinity

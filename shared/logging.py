@@ -46,5 +46,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # The JSON lines carry none of the caller's file, line, thread or process: not looking
+    # them up for every record is the logging HOWTO's "Optimization" (the access log
+    # writes one record per request).
+    logging._srcfile = None
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for noisy in ("granian.access", "sqlalchemy.engine", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

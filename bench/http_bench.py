@@ -1,0 +1,103 @@
+"""`make bench` (HTTP): the yardstick, then GET /api/v1/todos/{id} direct and through the
+gateway, then the same through the gateway while clients log in continuously.
+
+Starts the yardstick app (``yardstick_app.py``), the todos service and a gateway (granian,
+one worker each, as ``make run`` does) against one scratch database, creates one user and
+one todo, and drives each target with ``load_generator.py`` (BENCH_CONNECTIONS connections
+for BENCH_SECONDS) after a warm-up. The API rate limit is lifted: this measures the paths,
+not their rejections. Returns every figure; ``run_bench.py`` gives them as ratios.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from scratch import scratch_environment  # noqa: E402
+
+from tests.support.processes import start_service  # noqa: E402
+
+SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
+LOGIN_CLIENTS = int(os.environ.get("BENCH_LOGIN_CLIENTS", "20"))
+GENERATOR = Path(__file__).with_name("load_generator.py")
+
+
+def load(
+    url: str, seconds: float, connections: int = CONNECTIONS, **request: Any
+) -> subprocess.Popen[str]:
+    """Start the load generator on ``url``; :func:`figures` waits for its result."""
+    command = [sys.executable, str(GENERATOR), url, "-c", str(connections), "-d", str(seconds)]
+    for header in request.get("headers", []):
+        command += ["-H", header]
+    if "body" in request:
+        command += ["-m", "POST", "--body", request["body"]]
+    return subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+
+
+def figures(process: subprocess.Popen[str]) -> dict[str, float]:
+    output, _ = process.communicate()
+    if process.returncode:
+        raise RuntimeError(f"the load generator failed ({process.returncode})")
+    return json.loads(output)
+
+
+def measure(url: str, headers: list[str]) -> dict[str, float]:
+    figures(load(url, min(3.0, SECONDS), headers=headers))  # warm-up: pools, caches
+    return figures(load(url, SECONDS, headers=headers))
+
+
+def main() -> dict[str, Any]:
+    with scratch_environment("http") as scratch:
+        env, work = scratch.env, scratch.work
+        yardstick = start_service("yardstick", "bench.yardstick_app:create_app", env, work)
+        todos = start_service("todos", "services.todos.app:create_app", env, work)
+        gateway = start_service(
+            "gateway", "services.gateway.app:create_app", {**env, "TODOS_URL": todos.url}, work
+        )
+        try:
+            with httpx.Client(base_url=gateway.url) as api:
+                creds = {"email": "bench@example.com", "password": "benchmark-password"}
+                api.post("/api/v1/auth/register", json=creds).raise_for_status()
+                token = api.post("/api/v1/auth/login", json=creds).json()["access_token"]
+                headers = {"Authorization": f"Bearer {token}"}
+                todo = api.post(
+                    "/api/v1/todos", json={"title": "benchmark me"}, headers=headers
+                ).json()
+            path = f"/api/v1/todos/{todo['id']}"
+            auth = [f"Authorization: Bearer {token}"]
+            print(f"HTTP: {SECONDS:g}s per target, {CONNECTIONS} connections, after a warm-up")
+            result: dict[str, Any] = {
+                "yardstick": measure(f"{yardstick.url}/items/00000000-0000-4000-8000-000000000001", []),
+                "todos_direct": measure(todos.url + path, auth),
+                "todos_via_gateway": measure(gateway.url + path, auth),
+            }
+            logins = load(
+                gateway.url + "/api/v1/auth/login",
+                SECONDS + 2,
+                LOGIN_CLIENTS,
+                headers=["Content-Type: application/json"],
+                body=json.dumps(creds),
+            )
+            result["todos_via_gateway_during_logins"] = figures(
+                load(gateway.url + path, SECONDS, headers=auth)
+            )
+            result["logins"] = figures(logins)
+        finally:
+            gateway.stop()
+            todos.stop()
+            yardstick.stop()
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(), indent=2))
