@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 
 from scratch import scratch_environment  # noqa: E402
 
-from tests.support.processes import start_service  # noqa: E402
+from tests.support.processes import ServiceProcess, start_service  # noqa: E402
 
 SECONDS = float(os.environ.get("BENCH_SECONDS", "15"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "64"))
@@ -51,9 +51,36 @@ def figures(process: subprocess.Popen[str]) -> dict[str, float]:
     return json.loads(output)
 
 
-def measure(url: str, headers: list[str]) -> dict[str, float]:
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (granian's worker)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in [pid, *_children(pid)]:
+        try:
+            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in path.read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
+
+
+def measure(url: str, headers: list[str], *servers: ServiceProcess) -> dict[str, float]:
+    """Load ``url``; with it, the CPU milliseconds per request each of ``servers`` spent."""
     figures(load(url, min(3.0, SECONDS), headers=headers))  # warm-up: pools, caches
-    return figures(load(url, SECONDS, headers=headers))
+    before = [cpu_seconds(server.process.pid) for server in servers]
+    result = figures(load(url, SECONDS, headers=headers))
+    for server, spent in zip(servers, before, strict=True):
+        used = cpu_seconds(server.process.pid) - spent
+        result[f"{server.name}_cpu_ms_per_request"] = used * 1000 / result["requests"]
+    return result
 
 
 def main() -> dict[str, Any]:

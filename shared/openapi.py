@@ -64,7 +64,7 @@ from shared.openapi_errors import (
 from shared.scopes import ordered, required_scopes
 
 # The dependencies the platform plugins provide from the database.
-DATABASE_DEPENDENCIES = frozenset({"session", "reader"})
+DATABASE_DEPENDENCIES = frozenset({"session", "readers"})
 DATABASE_DOWN = ServiceUnavailable("Database unavailable, try again shortly")
 
 

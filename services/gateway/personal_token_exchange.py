@@ -33,7 +33,6 @@ from litestar import Litestar
 
 from services.gateway import personal_token_repository as repository
 from services.gateway.personal_tokens import token_hash, well_formed
-from shared.db import reader_connection
 from shared.errors import Unauthorized
 from shared.platform import DatabasePlugin
 from shared.tokens import AccessClaims, TokenIssuer, TokenVerifier
@@ -122,7 +121,7 @@ class PersonalTokenExchange:
         kept = self._rows.get(digest)
         if kept is not None and time.monotonic() - kept[1] < self.cache_seconds:
             return kept[0]
-        async with reader_connection(self.database.engine) as connection:
+        async with self.database.readers.connection() as connection:
             row = await repository.find_by_hash(connection, digest)
         stored = None
         if row is not None:
@@ -165,7 +164,7 @@ class PersonalTokenExchange:
 
     async def _write_last_used(self, token_id: str) -> None:
         try:
-            async with reader_connection(self.database.engine) as connection:
+            async with self.database.readers.connection() as connection:
                 await repository.mark_used(connection, uuid.UUID(token_id), LAST_USED_INTERVAL)
         except Exception as exc:  # a lost write of last_used_at must not fail anything
             logger.warning("last_used_at of personal token %s not written: %r", token_id, exc)

@@ -57,7 +57,7 @@ async def revoke(
     return result
 
 
-# -- the gateway's hot path: bare asyncpg (shared.db.reader_connection) ----------------------
+# -- the gateway's hot path: bare asyncpg (DatabasePlugin.readers) ---------------------------
 
 
 async def find_by_hash(connection: asyncpg.Connection, token_hash: str) -> asyncpg.Record | None:

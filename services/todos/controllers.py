@@ -32,7 +32,7 @@ from services.todos.schemas import (
 )
 from shared.errors import NotFound, VersionConflict, invalid
 from shared.openapi import raises
-from shared.platform import Reader, Session
+from shared.platform import Readers, Session
 
 AuthRequest = Request[str, Any, Any]
 TodoId = Annotated[str, PathParameter(description="The todo's id (a UUID)")]
@@ -136,11 +136,11 @@ class TodoController(Controller):
     async def get_todo(
         self,
         request: AuthRequest,
-        reader: Reader,
+        readers: Readers,
         todo_id: TodoId,
         if_none_match: IfNoneMatch = None,
     ) -> Response[Todo]:
-        todo = await service.read_todo(reader, request.user, todo_id)
+        todo = await service.read_todo(readers, request.user, todo_id)
         if if_none_match and _matches(if_none_match, todo.version):
             not_modified: Response[Any] = Response(
                 content=b"", status_code=304, headers={"ETag": todo.etag}

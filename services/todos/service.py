@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import asyncpg
 from msgspec import UnsetType
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +34,7 @@ from shared.auth_middleware import user_id as user_uuid
 from shared.errors import NotFound, VersionConflict, invalid
 from shared.outbox import record
 from shared.pagination import keyset_page
+from shared.platform import ReadConnections
 
 Id = uuid.UUID | str
 
@@ -113,9 +113,11 @@ async def get_todo(session: AsyncSession, user_id: Id, todo_id: Id) -> Todo:
     return _found(await repository.get(session, user_uuid(user_id), todo_uuid(todo_id)))
 
 
-async def read_todo(reader: asyncpg.Connection, user_id: Id, todo_id: Id) -> Todo:
+async def read_todo(readers: ReadConnections, user_id: Id, todo_id: Id) -> Todo:
     """:func:`get_todo` outside any transaction, on a raw pooled connection (the GET path)."""
-    return _found(await repository.fetch_live(reader, user_uuid(user_id), todo_uuid(todo_id)))
+    user, todo = user_uuid(user_id), todo_uuid(todo_id)
+    async with readers.connection() as reader:
+        return _found(await repository.fetch_live(reader, user, todo))
 
 
 def _found(todo: Todo | None) -> Todo:

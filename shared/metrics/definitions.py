@@ -29,6 +29,9 @@ REQUEST_DURATION = Histogram(
 IN_PROGRESS = Gauge("http_requests_in_progress", "HTTP requests being handled right now.")
 
 DB_POOL = Gauge("db_pool_connections", "Pooled database connections by state.", ["state"])
+DB_READER_POOL = Gauge(
+    "db_reader_pool_connections", "Connections of the hot-path readers' pool by state.", ["state"]
+)
 DB_POOL_SIZE = Gauge("db_pool_size", "Configured size of the database connection pool.")
 
 OUTBOX_PENDING = Gauge("outbox_pending_rows", "Outbox rows not yet published.", ["outbox"])

@@ -12,10 +12,11 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.metrics.definitions import DB_POOL, DB_POOL_SIZE
+from shared.metrics.definitions import DB_POOL, DB_POOL_SIZE, DB_READER_POOL
 
 logger = logging.getLogger("shared.metrics")
 
@@ -48,10 +49,13 @@ async def render() -> bytes:
     return generate_latest(REGISTRY)
 
 
-def pool_hook(engine: AsyncEngine) -> ScrapeHook:
-    """Reads the engine's pool: connections lent out, connections idle in the pool."""
+def pool_hook(engine: AsyncEngine, readers: asyncpg.Pool) -> ScrapeHook:
+    """Reads the engine's pool and the readers' pool: connections lent out, connections
+    idle in the pool."""
 
     async def read_pool() -> None:
+        DB_READER_POOL.labels("in_use").set(readers.get_size() - readers.get_idle_size())
+        DB_READER_POOL.labels("idle").set(readers.get_idle_size())
         pool = engine.sync_engine.pool
         # QueuePool has these; other pool classes (NullPool in tools) report nothing.
         checked_out = getattr(pool, "checkedout", None)

@@ -11,7 +11,13 @@ what must see every request, unknown routes included.
 
 from shared.platform.broker import Broker, BrokerPlugin
 from shared.platform.consumers import ConsumerPlugin
-from shared.platform.database import DatabasePlugin, Reader, Session, Sessions
+from shared.platform.database import (
+    DatabasePlugin,
+    ReadConnections,
+    Readers,
+    Session,
+    Sessions,
+)
 from shared.platform.mcp import McpPlugin
 from shared.platform.outbox import OutboxPlugin, Relay
 from shared.platform.service import ServicePlugin, serve
@@ -23,7 +29,8 @@ __all__ = [
     "DatabasePlugin",
     "McpPlugin",
     "OutboxPlugin",
-    "Reader",
+    "ReadConnections",
+    "Readers",
     "Relay",
     "ServicePlugin",
     "Session",
