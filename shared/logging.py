@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 from contextvars import ContextVar
+from typing import TextIO
 
 import msgspec
 
@@ -22,21 +23,51 @@ class JsonFormatter(logging.Formatter):
         self.service = service
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, object] = {
-            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
-            "level": record.levelname.lower(),
-            "service": self.service,
-            "logger": record.name,
-            "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
-        }
+        entry = self.entry(record.created, record.levelname.lower(), record.name)
+        entry["msg"] = record.getMessage()
+        entry["request_id"] = request_id_var.get()
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
                 entry[key] = value
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return _encoder.encode(entry).decode()
+
+    def entry(self, created: float, level: str, logger: str) -> dict[str, object]:
+        return {
+            "ts": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(created))
+            + f".{int(created * 1000) % 1000:03d}Z",
+            "level": level,
+            "service": self.service,
+            "logger": logger,
+        }
+
+
+class AccessLog:
+    """One line per request, the same JSON as every record, in one write.
+
+    It runs for every request, so it skips what the logging module does per record (a
+    record object, filters, the handler's lock); it is on when the ``access`` logger is
+    enabled for INFO (``LOG_LEVEL``), checked when the service starts.
+    """
+
+    def __init__(self) -> None:
+        self.stream: TextIO | None = None
+        self.formatter = JsonFormatter("-")
+
+    def write(self, method: str, path: str, status: int, duration_ms: float) -> None:
+        if self.stream is None:
+            return
+        entry = self.formatter.entry(time.time(), "info", "access")
+        entry["msg"] = f"{method} {path} {status}"
+        entry["request_id"] = request_id_var.get()
+        entry["status"] = status
+        entry["duration_ms"] = duration_ms
+        self.stream.write(_encoder.encode(entry).decode() + "\n")
+        self.stream.flush()
+
+
+access_log = AccessLog()
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
@@ -51,5 +82,8 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     # writes one record per request).
     logging._srcfile = None
     logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    access_log.formatter = JsonFormatter(service)
+    enabled = logging.getLogger("access").isEnabledFor(logging.INFO)
+    access_log.stream = sys.stdout if enabled else None
     for noisy in ("granian.access", "sqlalchemy.engine", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

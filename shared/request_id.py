@@ -7,7 +7,6 @@ the HTTP metrics (route template from Litestar's routing, which fills in the sam
 
 from __future__ import annotations
 
-import logging
 import re
 import time
 import uuid
@@ -16,12 +15,11 @@ from typing import cast
 
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
-from shared.logging import request_id_var
+from shared.logging import access_log, request_id_var
 from shared.metrics import observe_request, request_started
 
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"^[A-Za-z0-9._:\-]{1,128}$")
-access_log = logging.getLogger("access")
 
 
 def incoming_request_id(headers: Iterable[tuple[bytes, bytes]]) -> str:
@@ -66,15 +64,5 @@ class RequestIdMiddleware:
             route = cast(str | None, scope.get("path_template"))
             latency = elapsed if answered_after is None else answered_after
             observe_request(method, route, status, latency)
-            if access_log.isEnabledFor(logging.INFO):
-                access_log.info(
-                    "%s %s %s",
-                    method,
-                    path,
-                    status,
-                    extra={
-                        "status": status,
-                        "duration_ms": round(elapsed * 1000, 2),
-                    },
-                )
+            access_log.write(method, path, status, round(elapsed * 1000, 2))
             request_id_var.reset(token)

@@ -7,6 +7,8 @@ scraped as ``http_requests_total``. A process exports only the series it has tou
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import Counter, Gauge, Histogram
 
 # Methods outside this set (anything a client may send) are counted as "other", so the
@@ -82,10 +84,15 @@ def request_started() -> None:
 def observe_request(method: str, route: str | None, status: int, seconds: float) -> None:
     """Count a finished request (and end its in-progress mark)."""
     IN_PROGRESS.dec()
-    labels = (
-        method if method in KNOWN_METHODS else "other",
-        route or UNMATCHED_ROUTE,
-        str(status),
-    )
-    REQUESTS.labels(*labels).inc()
-    REQUEST_DURATION.labels(*labels).observe(seconds)
+    labels = (method if method in KNOWN_METHODS else "other", route or UNMATCHED_ROUTE, status)
+    series = _request_series.get(labels)
+    if series is None:  # the label sets are bounded: known methods, route templates
+        text = (*labels[:2], str(status))
+        series = _request_series[labels] = (REQUESTS.labels(*text), REQUEST_DURATION.labels(*text))
+    series[0].inc()
+    series[1].observe(seconds)
+
+
+# Each request's series, looked up once: ``labels()`` takes a lock and builds a key on
+# every call, and this runs for every request.
+_request_series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
