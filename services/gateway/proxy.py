@@ -64,6 +64,9 @@ REPLACED = frozenset(
     }
 )
 _PERSONAL_TOKEN = TOKEN_PREFIX.encode()
+# An upstream answer up to this size, with its length declared, is read whole and sent on
+# in one message; anything else (event streams, archives) is streamed as it arrives.
+WHOLE_BODY_BYTES = 64 * 1024
 
 
 class BadGateway(AppError):
@@ -197,6 +200,13 @@ async def forward(
                 }
             )
             started = True
+            length = upstream.content_length
+            if length is not None and length <= WHOLE_BODY_BYTES:
+                # The common small answer goes out in one message: each message passes
+                # every layer's send wrapper on its way out.
+                body = await upstream.read()
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+                return
             async for chunk in upstream.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
             await send({"type": "http.response.body", "body": b"", "more_body": False})
