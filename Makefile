@@ -78,12 +78,12 @@ k8s-validate: install ## Render every Kubernetes overlay and validate it offline
 image: ## Build the container image (needs a Docker engine): todo-platform:dev
 	docker build -f deploy/Dockerfile -t todo-platform:dev .
 
-.PHONY: bench bench-proxy bench-chat bench-contexts
-bench: bench-proxy bench-chat bench-contexts ## All benchmarks (figures in docs/benchmarks.md)
+.PHONY: bench bench-http bench-chat bench-contexts
+bench: install services ## Every benchmark in one run, as ratios to its yardstick; summary + bench/results/latest.json
+	$(RUN) python bench/run_bench.py
 
-bench-proxy: install services ## GET /api/v1/todos/{id} through the gateway vs direct (needs wrk)
-	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-	$(RUN) python bench/proxy_bench.py
+bench-http: install services ## The Litestar+asyncpg yardstick, GET /api/v1/todos/{id} direct and via the gateway, a login storm
+	$(RUN) python bench/http_bench.py
 
 bench-chat: install services ## A chat turn with the offline engine through the gateway: turns/s, p50, p99
 	$(RUN) python bench/chat_bench.py

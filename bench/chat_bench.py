@@ -17,6 +17,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -77,7 +78,7 @@ async def drive(url: str, token: str, seconds: float) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def main() -> dict[str, Any]:
     # OPENAI_API_KEY empty: the offline engine.
     with scratch_environment("chat", OPENAI_API_KEY="", LOG_LEVEL="WARNING") as scratch:
         env, work = scratch.env, scratch.work
@@ -119,9 +120,8 @@ def main() -> int:
         f"{result['turns']:>8.0f}{result['turns_per_second']:>10.1f}{result['p50_ms']:>10.1f}"
         f"{result['p99_ms']:>10.1f}{result['non_2xx']:>10.0f}"
     )
-    write_results("chat", report)
-    return 0
+    return report
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    write_results("chat", main())

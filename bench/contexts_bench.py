@@ -135,7 +135,7 @@ async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
     }
 
 
-def main() -> int:
+def main() -> dict[str, Any]:
     body = {"registry": registry(TASKS), "documents": {}, "options": {"generator": "template"}}
     print(f"contexts benchmark: {TASKS} tasks, template generator")
     with (
@@ -180,9 +180,8 @@ def main() -> int:
         "two_workers": two,
         "aio_pika_yardstick": raw,
     }
-    write_results("contexts", result)
-    return 0
+    return result
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    write_results("contexts", main())

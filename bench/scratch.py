@@ -63,14 +63,35 @@ def scratch_environment(name: str, **settings: str) -> Iterator[Scratch]:
         asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
-def write_results(name: str, report: dict[str, Any]) -> None:
-    """``bench/results/<name>-<time>.json`` (git-ignored), with when and on what it ran."""
+def machine() -> str:
+    """What the figures were measured on: CPU model, cores, memory, Python."""
+    model = (
+        next(
+            (
+                line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")
+            ),
+            platform.machine(),
+        )
+        if Path("/proc/cpuinfo").exists()
+        else platform.machine()
+    )
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB, Python {platform.python_version()}"
+
+
+def write_results(name: str, report: dict[str, Any], *, latest: bool = False) -> None:
+    """``bench/results/<name>-<time>.json`` (git-ignored), with when and on what it ran;
+    ``latest``: also ``bench/results/latest.json``."""
     report = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.python_version()}",
+        "machine": machine(),
         **report,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}.json"
     out.write_text(json.dumps(report, indent=2))
     print(f"results written to {out.relative_to(REPO)}")
+    if latest:
+        (RESULTS / "latest.json").write_text(json.dumps(report, indent=2))

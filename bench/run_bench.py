@@ -1,0 +1,136 @@
+"""`make bench`: every benchmark in one run, each figure as a ratio to its yardstick.
+
+Runs the HTTP benchmark (``http_bench.py``: the Litestar + asyncpg yardstick, a todo read
+directly and through the gateway, the same during a login storm), the chat turn
+(``chat_bench.py``) and the context job (``contexts_bench.py``, whose yardstick is
+aio-pika alone), then prints one summary table with the targets and writes every figure
+to ``bench/results/latest.json``. Absolute figures move by ±50% between machines of the
+same kind, so only ratios measured in the same run are compared with targets.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import chat_bench
+import contexts_bench
+import http_bench
+from scratch import machine, write_results
+
+
+@dataclass
+class Row:
+    path: str
+    figure: str
+    ratio: float | None  # to the row's yardstick
+    target: str
+    holds: bool | None  # None: a yardstick, nothing to hold
+
+
+def summary(http: dict[str, Any], chat: dict[str, Any], jobs: dict[str, Any]) -> list[Row]:
+    yard = http["yardstick"]["requests_per_second"]
+
+    def http_row(path: str, run: dict[str, float], least: float) -> Row:
+        ratio = run["requests_per_second"] / yard
+        tail = run["p99_ms"] / run["p50_ms"]
+        return Row(
+            path,
+            f"{run['requests_per_second']:,.0f} req/s, p50 {run['p50_ms']:.1f} ms, "
+            f"p99 {run['p99_ms']:.1f} ms (p99/p50 {tail:.1f})",
+            ratio,
+            f">= {least} of the yardstick, p99 <= 4 x p50",
+            ratio >= least and tail <= 4,
+        )
+
+    turns = chat["result"]
+    turn_ratio = turns["turns_per_second"] / yard
+    turn_tail = turns["p99_ms"] / turns["p50_ms"]
+    raw = jobs["aio_pika_yardstick"]
+    raw_rate = min(raw["publish_per_second"], raw["consume_per_second"])
+    one, two = jobs["one_worker"], jobs["two_workers"]
+    calm, storm = http["todos_via_gateway"], http["todos_via_gateway_during_logins"]
+    growth = storm["p99_ms"] / calm["p99_ms"] - 1
+    return [
+        Row(
+            "yardstick: bare Litestar + asyncpg point select",
+            f"{yard:,.0f} req/s, p50 {http['yardstick']['p50_ms']:.1f} ms, "
+            f"p99 {http['yardstick']['p99_ms']:.1f} ms",
+            1.0,
+            "",
+            None,
+        ),
+        http_row("todos GET /api/v1/todos/{id} direct", http["todos_direct"], 0.65),
+        http_row("the same through the gateway", calm, 0.40),
+        Row(
+            "chat turn, offline engine, through the gateway, tools over MCP",
+            f"{turns['turns_per_second']:.1f} turns/s, p50 {turns['p50_ms']:.1f} ms, "
+            f"p99 {turns['p99_ms']:.1f} ms (p99/p50 {turn_tail:.1f})",
+            turn_ratio,
+            ">= 0.05 of the yardstick, p99 <= 3 x p50",
+            turn_ratio >= 0.05 and turn_tail <= 3,
+        ),
+        Row(
+            "aio-pika alone: publish with confirms / consume in batches of 10",
+            f"{raw['publish_per_second']:,.0f} / {raw['consume_per_second']:,.0f} msg/s",
+            1.0,
+            "",
+            None,
+        ),
+        Row(
+            f"context job of {jobs['tasks']:,} tasks, 1 worker",
+            f"{one['seconds']:.1f} s ({one['tasks_per_second']:,.0f} tasks/s)",
+            one["tasks_per_second"] / raw_rate,
+            ">= 0.5 of the lower raw rate",
+            one["tasks_per_second"] / raw_rate >= 0.5,
+        ),
+        Row(
+            "the same, 2 workers",
+            f"{two['seconds']:.1f} s ({two['tasks_per_second']:,.0f} tasks/s)",
+            two["tasks_per_second"] / raw_rate,
+            "not slower than 1 worker",
+            two["seconds"] <= one["seconds"],
+        ),
+        Row(
+            f"GET through the gateway while {http_bench.LOGIN_CLIENTS} clients log in",
+            f"p99 {storm['p99_ms']:.1f} ms vs {calm['p99_ms']:.1f} ms "
+            f"({growth:+.0%}); logins {http['logins']['requests_per_second']:.1f}/s",
+            storm["requests_per_second"] / yard,
+            "p99 grows < 50%",
+            growth < 0.5,
+        ),
+    ]
+
+
+def print_table(rows: list[Row]) -> None:
+    print(f"\nSummary ({machine()})\n")
+    print("| path | figure | ratio | target | holds |")
+    print("|---|---|---:|---|---|")
+    for row in rows:
+        ratio = "" if row.ratio is None else f"{row.ratio:.3f}"
+        holds = "" if row.holds is None else ("yes" if row.holds else "NO")
+        print(f"| {row.path} | {row.figure} | {ratio} | {row.target} | {holds} |")
+
+
+def main() -> int:
+    http = http_bench.main()
+    chat = chat_bench.main()
+    jobs = contexts_bench.main()
+    rows = summary(http, chat, jobs)
+    print_table(rows)
+    report = {
+        "summary": [asdict(row) for row in rows],
+        "http": http,
+        "chat": chat,
+        "contexts": jobs,
+    }
+    write_results("bench", report, latest=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
