@@ -66,6 +66,23 @@ async def list_page(
     limit: int,
 ) -> Sequence[Todo]:
     """Up to ``limit`` todos in sort order, starting after the ``(value, id)`` keyset."""
+    stmt = page_statement(
+        user_id, filters, sort_field=sort_field, descending=descending, after=after, limit=limit
+    )
+    result = await session.execute(stmt)
+    return [todo_of(row) for row in result]
+
+
+def page_statement(
+    user_id: uuid.UUID,
+    filters: TodoFilters,
+    *,
+    sort_field: str,
+    descending: bool,
+    after: tuple[Any, uuid.UUID] | None,
+    limit: int,
+) -> Select[Any]:
+    """The SELECT of :func:`list_page` (also what the list benchmark EXPLAINs)."""
     stmt = _filtered(user_id, filters)
     expression = SORT_EXPRESSIONS[sort_field]
     if after is not None:
@@ -76,8 +93,7 @@ async def list_page(
         stmt = stmt.order_by(expression.desc(), c.id.desc())
     else:
         stmt = stmt.order_by(expression.asc(), c.id.asc())
-    result = await session.execute(stmt.limit(limit))
-    return [todo_of(row) for row in result]
+    return stmt.limit(limit)
 
 
 def _filtered(user_id: uuid.UUID, filters: TodoFilters) -> Select[Any]:

@@ -92,6 +92,26 @@ class TodoModel(Base):
         ),
         Index("ix_todos_user_created", "user_id", "created_at", "id", postgresql_where=LIVE),
         Index("ix_todos_user_due", "user_id", "due_at", "id", postgresql_where=LIVE),
+        # The list's sort=due_at (list_query.SORT_EXPRESSIONS) and q= search: migration 0005.
+        Index(
+            "ix_todos_user_due_sort",
+            "user_id",
+            text("coalesce(due_at, 'infinity'::timestamptz)"),
+            "id",
+            postgresql_where=LIVE,
+        ),
+        Index(
+            "ix_todos_title_trigrams",
+            "title",
+            postgresql_using="gin",
+            postgresql_ops={"title": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_todos_description_trigrams",
+            "description",
+            postgresql_using="gin",
+            postgresql_ops={"description": "gin_trgm_ops"},
+        ),
         Index("ix_todos_user_status", "user_id", "status", postgresql_where=LIVE),
         Index("ix_todos_tags", "tags", postgresql_using="gin"),
         Index("ix_todos_reminder_due", "remind_at", postgresql_where=ARMED),
