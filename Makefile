@@ -78,7 +78,7 @@ k8s-validate: install ## Render every Kubernetes overlay and validate it offline
 image: ## Build the container image (needs a Docker engine): todo-platform:dev
 	docker build -f deploy/Dockerfile -t todo-platform:dev .
 
-.PHONY: bench bench-http bench-chat bench-contexts
+.PHONY: bench bench-http bench-chat bench-lists bench-contexts
 bench: install services ## Every benchmark in one run, as ratios to its yardstick; summary + bench/results/latest.json
 	$(RUN) python bench/run_bench.py
 
@@ -87,6 +87,9 @@ bench-http: install services ## The Litestar+asyncpg yardstick, GET /api/v1/todo
 
 bench-chat: install services ## A chat turn with the offline engine through the gateway: turns/s, p50, p99
 	$(RUN) python bench/chat_bench.py
+
+bench-lists: install services ## GET /api/v1/todos with 100 vs 100,000 todos: pages, deep cursors, search, query plans
+	$(RUN) python bench/list_scaling_bench.py
 
 bench-contexts: install services ## A 10,000-task contexts job with one and two workers, against raw aio-pika
 	$(RUN) python bench/contexts_bench.py

@@ -117,6 +117,11 @@ async def plans(url: str, user: uuid.UUID) -> dict[str, str]:
     return found
 
 
+def first_page(shape: str) -> str:
+    """The first-page shape of the same sort as ``shape`` (a deep page's reference)."""
+    return shape.replace(f"page {DEEP_PAGES + 1} of the cursor chain", "first page")
+
+
 def main() -> dict[str, Any]:
     with scratch_environment("lists", LOG_LEVEL="WARNING") as scratch:
         users = {size: uuid.uuid4() for size in SIZES}

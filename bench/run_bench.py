@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import chat_bench
 import contexts_bench
 import http_bench
+import list_scaling_bench
 from scratch import machine, write_results
 
 
@@ -30,6 +31,25 @@ class Row:
     ratio: float | None  # to the row's yardstick
     target: str
     holds: bool | None  # None: a yardstick, nothing to hold
+
+
+def scaling_rows(lists: dict[str, Any]) -> list[Row]:
+    """Each list shape of the largest list against the smallest list's first page."""
+    small, large = lists["sizes"][0], lists["sizes"][-1]
+    rows = []
+    for name, by_size in lists["shapes"].items():
+        base = by_size.get(small) or lists["shapes"][list_scaling_bench.first_page(name)][small]
+        ratio = by_size[large]["p50_ms"] / base["p50_ms"]
+        rows.append(
+            Row(
+                f"GET /api/v1/todos, {name}: {large:,} vs {small:,} todos",
+                f"p50 {by_size[large]['p50_ms']:.1f} ms vs {base['p50_ms']:.1f} ms",
+                ratio,
+                "< 2 (the index's log factor)",
+                ratio < 2,
+            )
+        )
+    return rows
 
 
 def summary(http: dict[str, Any], chat: dict[str, Any], jobs: dict[str, Any]) -> list[Row]:
@@ -120,13 +140,15 @@ def main() -> int:
     http = http_bench.main()
     chat = chat_bench.main()
     jobs = contexts_bench.main()
-    rows = summary(http, chat, jobs)
+    lists = list_scaling_bench.main()
+    rows = summary(http, chat, jobs) + scaling_rows(lists)
     print_table(rows)
     report = {
         "summary": [asdict(row) for row in rows],
         "http": http,
         "chat": chat,
         "contexts": jobs,
+        "lists": lists,
     }
     write_results("bench", report, latest=True)
     return 0
