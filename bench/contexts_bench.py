@@ -27,7 +27,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scratch import scratch_environment, write_results  # noqa: E402
+from scratch import peak_rss_mib, reset_peak_rss, scratch_environment, write_results  # noqa: E402
 
 from services.contexts.generation.planned_task import KINDS  # noqa: E402
 from services.contexts.queues import TASK_REQUESTED  # noqa: E402
@@ -38,6 +38,14 @@ from tests.support.processes import ServiceProcess, start_service  # noqa: E402
 from tests.support.rabbit import scratch_vhost  # noqa: E402
 
 TASKS = int(os.environ.get("BENCH_CONTEXTS_TASKS", "10000"))
+# Jobs of these sizes with one worker: time should grow linearly, memory stay bounded.
+SERIES = [int(n) for n in os.environ.get("BENCH_CONTEXTS_SERIES", "1000,10000,50000").split(",")]
+# The largest job is above the default limits (20,000 tasks, 10 MiB of registry).
+LIMITS = {
+    "MAX_REGISTRY_TASKS": str(max([*SERIES, TASKS])),
+    "MAX_REGISTRY_BYTES": str(64 * 2**20),
+    "MAX_BODY_BYTES": str(80 * 2**20),
+}
 JOB_TIMEOUT = float(os.environ.get("BENCH_CONTEXTS_TIMEOUT", "1800"))
 
 
@@ -135,12 +143,18 @@ async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
     }
 
 
+def job(count: int) -> dict[str, Any]:
+    return {"registry": registry(count), "documents": {}, "options": {"generator": "template"}}
+
+
 def main() -> dict[str, Any]:
-    body = {"registry": registry(TASKS), "documents": {}, "options": {"generator": "template"}}
-    print(f"contexts benchmark: {TASKS} tasks, template generator")
+    body = job(TASKS)
+    print(f"contexts benchmark: {TASKS} tasks, template generator; series {SERIES}")
     with (
         scratch_vhost("tp_bench") as vhost,
-        scratch_environment("contexts", AMQP_URL=vhost.url, LOG_LEVEL="WARNING") as scratch,
+        scratch_environment(
+            "contexts", AMQP_URL=vhost.url, LOG_LEVEL="WARNING", **LIMITS
+        ) as scratch,
     ):
         env, work = scratch.env, scratch.work
         token = TokenIssuer(
@@ -158,8 +172,21 @@ def main() -> dict[str, Any]:
             processes.append(contexts)
             worker_env = {**env, "SERVICE_NAME": "contexts-worker"}
             worker = "services.contexts.worker.app:create_app"
-            processes.append(start_service("worker", worker, worker_env, work))
-            one = run_job(contexts, token, body)
+            first_worker = start_service("worker", worker, worker_env, work)
+            processes.append(first_worker)
+            series = {}
+            for count in SERIES:
+                for process in (contexts, first_worker):
+                    reset_peak_rss(process.process.pid)
+                run = run_job(contexts, token, job(count))
+                run["contexts_peak_rss_mib"] = round(peak_rss_mib(contexts.process.pid), 1)
+                run["worker_peak_rss_mib"] = round(peak_rss_mib(first_worker.process.pid), 1)
+                series[count] = run
+                print(
+                    f"{count:>6} tasks, 1 worker: {run['seconds']:>8.2f} s, peak RSS contexts "
+                    f"{run['contexts_peak_rss_mib']} MiB, worker {run['worker_peak_rss_mib']} MiB"
+                )
+            one = series[TASKS] if TASKS in series else run_job(contexts, token, body)
             print(f"1 worker:  {one['seconds']:>8.2f} s  {one['tasks_per_second']:>8.1f} tasks/s")
             processes.append(start_service("worker", worker, worker_env, work))  # a second one
             two = run_job(contexts, token, body)
@@ -177,6 +204,7 @@ def main() -> dict[str, Any]:
         "load_average_at_end": [round(value, 2) for value in os.getloadavg()],
         "tasks": TASKS,
         "one_worker": one,
+        "series": series,
         "two_workers": two,
         "aio_pika_yardstick": raw,
     }

@@ -23,7 +23,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scratch import scratch_environment, write_results  # noqa: E402
+from scratch import cpu_seconds, scratch_environment, write_results  # noqa: E402
 from yardstick_app import ITEM_ID  # noqa: E402
 
 from tests.support.processes import ServiceProcess, start_service  # noqa: E402
@@ -52,27 +52,6 @@ def figures(process: subprocess.Popen[str]) -> dict[str, float]:
     if process.returncode:
         raise RuntimeError(f"the load generator failed ({process.returncode})")
     return json.loads(output)
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of a process and its children (granian's worker)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for task in [pid, *_children(pid)]:
-        try:
-            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
-    return total
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for path in Path(f"/proc/{pid}/task").glob("*/children"):
-        for child in path.read_text().split():
-            found += [int(child), *_children(int(child))]
-    return found
 
 
 def measure(url: str, headers: list[str], *servers: ServiceProcess) -> dict[str, float]:

@@ -63,6 +63,44 @@ def scratch_environment(name: str, **settings: str) -> Iterator[Scratch]:
         asyncio.run(admin_execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of a process and its children (granian's worker)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for task in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants."""
+    found = [pid]
+    for path in Path(f"/proc/{pid}/task").glob("*/children"):
+        for child in path.read_text().split():
+            found += process_tree(int(child))
+    return found
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The largest resident set of a process tree's members since their last reset."""
+    peaks = [0.0]
+    for member in process_tree(pid):
+        status = Path(f"/proc/{member}/status").read_text()
+        peak = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+        peaks.append(int(peak.split()[1]) / 1024)
+    return max(peaks)
+
+
+def reset_peak_rss(pid: int) -> None:
+    """Start a new peak (Linux: writing 5 to clear_refs resets VmHWM)."""
+    for member in process_tree(pid):
+        Path(f"/proc/{member}/clear_refs").write_text("5")
+
+
 def machine() -> str:
     """What the figures were measured on: CPU model, cores, memory, Python."""
     model = (
