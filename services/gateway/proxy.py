@@ -204,8 +204,8 @@ async def forward(
             if length is not None and length <= WHOLE_BODY_BYTES:
                 # The common small answer goes out in one message: each message passes
                 # every layer's send wrapper on its way out.
-                body = await upstream.read()
-                await send({"type": "http.response.body", "body": body, "more_body": False})
+                whole = await upstream.read()
+                await send({"type": "http.response.body", "body": whole, "more_body": False})
                 return
             async for chunk in upstream.content.iter_any():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
