@@ -55,22 +55,9 @@ def _cursor_bound(sort_field: str, value: Any) -> ColumnElement[Any]:
     return literal(value, SORT_EXPRESSIONS[sort_field].type)
 
 
-async def list_page(
-    session: AsyncSession,
-    user_id: uuid.UUID,
-    filters: TodoFilters,
-    *,
-    sort_field: str,
-    descending: bool,
-    after: tuple[Any, uuid.UUID] | None,
-    limit: int,
-) -> Sequence[Todo]:
-    """Up to ``limit`` todos in sort order, starting after the ``(value, id)`` keyset."""
-    stmt = page_statement(
-        user_id, filters, sort_field=sort_field, descending=descending, after=after, limit=limit
-    )
-    result = await session.execute(stmt)
-    return [todo_of(row) for row in result]
+async def list_page(session: AsyncSession, statement: Select[Any]) -> Sequence[Todo]:
+    """The todos a :func:`page_statement` selects, in its order."""
+    return [todo_of(row) for row in await session.execute(statement)]
 
 
 def page_statement(
@@ -82,7 +69,8 @@ def page_statement(
     after: tuple[Any, uuid.UUID] | None,
     limit: int,
 ) -> Select[Any]:
-    """The SELECT of :func:`list_page` (also what the list benchmark EXPLAINs)."""
+    """Up to ``limit`` todos in sort order, starting after the ``(value, id)`` keyset
+    (also what the list benchmark EXPLAINs)."""
     stmt = _filtered(user_id, filters)
     expression = SORT_EXPRESSIONS[sort_field]
     if after is not None:

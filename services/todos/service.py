@@ -99,9 +99,10 @@ async def list_todos(
     owner = user_uuid(user_id)
 
     def fetch(n: int) -> Awaitable[Sequence[Todo]]:
-        return list_query.list_page(
-            session, owner, filters, sort_field=field, descending=descending, after=after, limit=n
+        statement = list_query.page_statement(
+            owner, filters, sort_field=field, descending=descending, after=after, limit=n
         )
+        return list_query.list_page(session, statement)
 
     items, next_cursor = await keyset_page(
         fetch, limit, lambda last: cursors.cursor(list_query.sort_key_value(field, last), last.id)
