@@ -140,13 +140,6 @@ class StartedTurn:
         settings = self.turns.settings
         deadline = asyncio.get_running_loop().time() + settings.chat_turn_timeout_seconds
         zone = getattr(self.now.tzinfo, "key", None) or "UTC"
-        session = self.turns.tools.session(self.authorization, zone, str(self.user_id))
-        toolbox = TurnToolbox(
-            session,
-            on_call,
-            max_calls=settings.chat_max_tool_calls,
-            start_until=deadline - settings.todos_timeout,
-        )
         turn = Turn(
             message=self.message,
             history=self.history,
@@ -154,16 +147,21 @@ class StartedTurn:
             deadline=deadline,
             on_delta=on_delta,
         )
-        try:
-            reply = await self.turns.engine.run(turn, toolbox)
-        except BaseException as exc:
-            if toolbox.calls:  # they changed todos: the conversation must show them
-                await self.turns.finish(self.conversation_id, toolbox.calls, None)
-            if isinstance(exc, AppError):  # a new conversation exists now: say which
-                exc.details.setdefault("conversation_id", str(self.conversation_id))
-            raise
-        finally:
-            await session.aclose()
+        async with self.turns.tools.session(self.authorization, zone, str(self.user_id)) as tools:
+            toolbox = TurnToolbox(
+                tools,
+                on_call,
+                max_calls=settings.chat_max_tool_calls,
+                start_until=deadline - settings.todos_timeout,
+            )
+            try:
+                reply = await self.turns.engine.run(turn, toolbox)
+            except BaseException as exc:
+                if toolbox.calls:  # they changed todos: the conversation must show them
+                    await self.turns.finish(self.conversation_id, toolbox.calls, None)
+                if isinstance(exc, AppError):  # a new conversation exists now: say which
+                    exc.details.setdefault("conversation_id", str(self.conversation_id))
+                raise
         reply = reply.strip() or "Done."
         message_id = await self.turns.finish(self.conversation_id, toolbox.calls, reply)
         assert message_id is not None

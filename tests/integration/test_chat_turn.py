@@ -150,13 +150,10 @@ async def test_another_users_conversation_is_not_found_and_untouched(sessions, h
 
 
 async def test_an_unreachable_todos_service_is_an_outage_not_a_tool_error(http):
-    session = http.session("Bearer none", "UTC", str(uuid.uuid4()))
-    toolbox = TurnToolbox(session)
-    try:
+    async with http.session("Bearer none", "UTC", str(uuid.uuid4())) as session:
+        toolbox = TurnToolbox(session)
         with pytest.raises(ServiceUnavailable):
             await toolbox.call("list_tasks", {})
         with pytest.raises(ServiceUnavailable):
             await toolbox.listed()
-    finally:
-        await session.aclose()
     assert toolbox.calls == []  # nothing ran: nothing to record

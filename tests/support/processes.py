@@ -82,13 +82,15 @@ def start_service(
     timeout: float = 60.0,
     *,
     own_group: bool = False,
+    port: int | None = None,
 ) -> ServiceProcess:
     """Run ``factory`` (``module:create_app``) under granian; return once /health/live answers.
 
-    ``own_group`` starts it in a new session, for tests that kill it with :meth:`kill_hard`.
+    ``own_group`` starts it in a new session, for tests that kill it with :meth:`kill_hard`;
+    ``port`` (default: a free one) restarts a service where its clients expect it.
     The generous ``timeout`` is for a loaded machine, where imports alone can take seconds.
     """
-    port = free_port()
+    port = port or free_port()
     log_path = log_dir / f"{name}-{port}.log"
     full_env = {**os.environ, **env, "PYTHONPATH": str(REPO_ROOT)}
     command = [
