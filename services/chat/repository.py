@@ -55,6 +55,20 @@ async def owned(
     return None if row is None else _conversation(row)
 
 
+async def resume(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> Conversation | None:
+    """Mark the caller's conversation active now; ``None`` when it is not theirs."""
+    stmt = (
+        update(conversations)
+        .where(cv.id == conversation_id, cv.user_id == user_id)
+        .values(last_active_at=func.now())
+        .returning(*CONVERSATION_COLUMNS)
+    )
+    row = (await session.execute(stmt)).first()
+    return None if row is None else _conversation(row)
+
+
 async def touch(session: AsyncSession, conversation_id: uuid.UUID) -> None:
     """Mark the conversation active now (it moves to the top of the list)."""
     stmt = update(conversations).where(cv.id == conversation_id).values(last_active_at=func.now())
@@ -87,6 +101,20 @@ async def insert_message(
     )
     message_id, seq = (await session.execute(stmt)).one()
     return message_id, seq
+
+
+async def append_messages(
+    session: AsyncSession, conversation_id: uuid.UUID, rows: list[dict[str, Any]]
+) -> None:
+    """Append messages in the order given, in one statement (the identity column numbers
+    the rows of one INSERT in order). A row gives ``role`` and what else it has."""
+    if not rows:
+        return
+    empty = {"content": "", "tool_name": None, "tool_arguments": None, "tool_result": None}
+    values = [
+        {"id": uuid.uuid4(), **empty, **row, "conversation_id": conversation_id} for row in rows
+    ]
+    await session.execute(insert(messages).values(values))
 
 
 async def history(

@@ -1,11 +1,11 @@
 """One chat turn, stateless: everything it knows comes from Postgres and the request.
 
 In this order: check that the conversation is the caller's (someone else's is answered
-exactly like a missing one); store the user's message and commit it; load the bounded
-history window; run the engine (no database connection is held meanwhile); store each
-tool call and the reply; answer. A model failure still stores the tool calls that ran
-(they changed todos) and then raises :class:`LlmUnavailable` (502), the user's message
-staying stored.
+exactly like a missing one); store the user's message and load the bounded history window,
+committed before the engine runs (no database connection is held meanwhile); store the
+tool calls and the reply (one statement); answer. A model failure still stores the tool
+calls that ran (they changed todos) and then raises :class:`LlmUnavailable` (502), the
+user's message staying stored.
 
 :class:`ChatTurns` (one per process, built by the app's lifespan) holds what every turn
 needs; :meth:`ChatTurns.start` stores the user's message and gives a :class:`StartedTurn`,
@@ -19,6 +19,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -75,18 +76,17 @@ class ChatTurns:
                 title = title_of(request.message)
                 conversation = await repository.insert_conversation(session, user_id, title)
             else:
-                found = await repository.owned(session, user_id, request.conversation_id)
+                found = await repository.resume(session, user_id, request.conversation_id)
                 if found is None:
                     raise NotFound("Conversation not found")
                 conversation = found
-                await repository.touch(session, conversation.id)
             _, seq = await repository.insert_message(
                 session, conversation.id, "user", request.message
             )
-            await session.commit()
             window = self.settings.chat_history_window
             history = await repository.history(session, conversation.id, seq, window)
-            await session.commit()  # hands the connection back before the engine runs
+            # Stored before the engine runs, and the connection goes back meanwhile.
+            await session.commit()
         return StartedTurn(
             self, user_id, conversation.id, history, request.message, authorization, now
         )
@@ -95,21 +95,21 @@ class ChatTurns:
         self, conversation_id: uuid.UUID, calls: list[ToolCall], reply: str | None
     ) -> uuid.UUID | None:
         """Store the tool calls and (when there is one) the reply; the reply's message id."""
+        rows: list[dict[str, Any]] = [
+            {
+                "role": "tool",
+                "tool_name": call.name,
+                "tool_arguments": call.arguments,
+                "tool_result": call.result,
+            }
+            for call in calls
+        ]
+        message_id = None
+        if reply is not None:
+            message_id = uuid.uuid4()
+            rows.append({"id": message_id, "role": "assistant", "content": reply})
         async with self.sessionmaker() as session:
-            for call in calls:
-                await repository.insert_message(
-                    session,
-                    conversation_id,
-                    "tool",
-                    tool_name=call.name,
-                    tool_arguments=call.arguments,
-                    tool_result=call.result,
-                )
-            message_id = None
-            if reply is not None:
-                message_id, _ = await repository.insert_message(
-                    session, conversation_id, "assistant", reply
-                )
+            await repository.append_messages(session, conversation_id, rows)
             await repository.touch(session, conversation_id)
             await session.commit()
         return message_id

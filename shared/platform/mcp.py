@@ -36,7 +36,8 @@ class StrictServer(MCPServer[LifespanT]):
     """The SDK's server, whose tools refuse arguments they do not take (as the REST API
     refuses unknown fields), so that a misspelt one ("due" for "due_at") is not dropped:
     their input schemas say ``additionalProperties: false`` and :class:`ArgumentCheck`
-    holds every call to its tool's schema."""
+    holds every call to its tool's schema. Their schemas say "a string or null" as
+    ``type: ["string", "null"]`` (see :func:`nullable_as_type_list`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -45,8 +46,44 @@ class StrictServer(MCPServer[LifespanT]):
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
         for tool in tools:
-            tool.input_schema = {**tool.input_schema, "additionalProperties": False}
+            tool.input_schema = nullable_as_type_list(
+                {**tool.input_schema, "additionalProperties": False}
+            )
+            if tool.output_schema is not None:
+                tool.output_schema = nullable_as_type_list(tool.output_schema)
         return tools
+
+
+# Keywords that apply to values of one type only: a value of another type (null) passes them.
+_TYPED_KEYWORDS = {
+    "type", "format", "minLength", "maxLength", "pattern", "minimum", "maximum",
+    "exclusiveMinimum", "exclusiveMaximum", "multipleOf", "items", "minItems", "maxItems",
+    "uniqueItems",
+}  # fmt: skip
+
+
+def nullable_as_type_list(schema: Any) -> Any:
+    """``anyOf: [{type: T, ...}, {type: "null"}]`` (pydantic's spelling of an optional
+    field) as ``{type: [T, "null"], ...}``: the same values pass, and a client checks a
+    result several times faster (every MCP client validates structured results against the
+    output schema; an ``anyOf`` is a branch search per field of every item)."""
+    if isinstance(schema, list):
+        return [nullable_as_type_list(part) for part in schema]
+    if not isinstance(schema, dict):
+        return schema
+    converted = {key: nullable_as_type_list(value) for key, value in schema.items()}
+    branches = converted.get("anyOf")
+    if isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches:
+        other = branches[1 - branches.index({"type": "null"})]
+        if (
+            isinstance(other, dict)
+            and isinstance(other.get("type"), str)
+            and set(other) <= _TYPED_KEYWORDS
+            and not set(other) & set(converted)
+        ):
+            del converted["anyOf"]
+            converted.update(other, type=[other["type"], "null"])
+    return converted
 
 
 class ArgumentCheck:
