@@ -78,7 +78,7 @@ k8s-validate: install ## Render every Kubernetes overlay and validate it offline
 image: ## Build the container image (needs a Docker engine): todo-platform:dev
 	docker build -f deploy/Dockerfile -t todo-platform:dev .
 
-.PHONY: bench bench-http bench-chat bench-lists bench-contexts
+.PHONY: bench bench-http bench-chat bench-lists bench-contexts bench-sse
 bench: install services ## Every benchmark in one run, as ratios to its yardstick; summary + bench/results/latest.json
 	$(RUN) python bench/run_bench.py
 
@@ -93,6 +93,9 @@ bench-lists: install services ## GET /api/v1/todos with 100 vs 100,000 todos: pa
 
 bench-contexts: install services ## A 10,000-task contexts job with one and two workers, against raw aio-pika
 	$(RUN) python bench/contexts_bench.py
+
+bench-sse: install services ## 1,000 open event streams on one gateway: memory, change-to-event delay
+	$(RUN) python bench/sse_bench.py
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (keeps .keys/)

@@ -2,8 +2,9 @@
 
 Runs the HTTP benchmark (``http_bench.py``: the Litestar + asyncpg yardstick, a todo read
 directly and through the gateway, the same during a login storm), the chat turn
-(``chat_bench.py``) and the context job (``contexts_bench.py``, whose yardstick is
-aio-pika alone), then prints one summary table with the targets and writes every figure
+(``chat_bench.py``), the context job (``contexts_bench.py``, whose yardstick is aio-pika
+alone), the list scaling series (``list_scaling_bench.py``) and 1,000 open event streams
+(``sse_bench.py``), then prints one summary table with the targets and writes every figure
 to ``bench/results/latest.json``. Absolute figures move by ±50% between machines of the
 same kind, so only ratios measured in the same run are compared with targets.
 """
@@ -21,6 +22,7 @@ import chat_bench
 import contexts_bench
 import http_bench
 import list_scaling_bench
+import sse_bench
 from scratch import machine, write_results
 
 
@@ -126,6 +128,30 @@ def summary(http: dict[str, Any], chat: dict[str, Any], jobs: dict[str, Any]) ->
     ]
 
 
+def sse_rows(sse: dict[str, Any]) -> list[Row]:
+    """The event stream: what 1,000 open streams cost, and how soon a change is on them."""
+    rss, delay = sse["gateway_rss_mib"], sse["delay_every_stream"]
+    lost = sse["missed"] + sse["misdelivered"] + sse["duplicates"] + sse["streams_ended_early"]
+    return [
+        Row(
+            f"{sse['connections']:,} open event streams on one gateway process",
+            f"RSS {rss['before']:.0f} -> {rss['open']:.0f} MiB "
+            f"({sse['kib_per_connection']:.0f} KiB per stream)",
+            None,
+            "bounded",
+            None,
+        ),
+        Row(
+            "a todo change to its event on each of its user's streams",
+            f"p50 {delay['p50_ms']:.1f} ms, p99 {delay['p99_ms']:.1f} ms over "
+            f"{delay['count']:,} deliveries; missed, misdelivered or doubled: {lost}",
+            None,
+            "none lost",
+            lost == 0,
+        ),
+    ]
+
+
 def print_table(rows: list[Row]) -> None:
     print(f"\nSummary ({machine()})\n")
     print("| path | figure | ratio | target | holds |")
@@ -141,7 +167,8 @@ def main() -> int:
     chat = chat_bench.main()
     jobs = contexts_bench.main()
     lists = list_scaling_bench.main()
-    rows = summary(http, chat, jobs) + scaling_rows(lists)
+    sse = sse_bench.main()
+    rows = summary(http, chat, jobs) + scaling_rows(lists) + sse_rows(sse)
     print_table(rows)
     report = {
         "summary": [asdict(row) for row in rows],
@@ -149,6 +176,7 @@ def main() -> int:
         "chat": chat,
         "contexts": jobs,
         "lists": lists,
+        "event_streams": sse,
     }
     write_results("bench", report, latest=True)
     return 0

@@ -38,7 +38,14 @@ cd "$root"
 
 grace=20
 case "$1" in
-    gateway) module=services.gateway.app:create_app; port=8000 ;;
+    gateway)
+        module=services.gateway.app:create_app
+        port=8000
+        # Every open event stream holds a connection; granian's default admits 1,024 per
+        # process (idle keep-alive ones included), and the next client would wait unanswered.
+        GRANIAN_BACKPRESSURE=${GRANIAN_BACKPRESSURE:-4096}
+        export GRANIAN_BACKPRESSURE
+        ;;
     todos) module=services.todos.app:create_app; port=8001 ;;
     chat) module=services.chat.app:create_app; port=8002 ;;
     contexts) module=services.contexts.app:create_app; port=8003 ;;
