@@ -75,32 +75,16 @@ async def touch(session: AsyncSession, conversation_id: uuid.UUID) -> None:
     await session.execute(stmt)
 
 
-async def insert_message(
-    session: AsyncSession,
-    conversation_id: uuid.UUID,
-    role: str,
-    content: str = "",
-    *,
-    tool_name: str | None = None,
-    tool_arguments: dict[str, Any] | None = None,
-    tool_result: dict[str, Any] | None = None,
-) -> tuple[uuid.UUID, int]:
-    """Append a message; its (id, seq)."""
+async def insert_user_message(
+    session: AsyncSession, conversation_id: uuid.UUID, content: str
+) -> int:
+    """Append the user's message; its ``seq`` (the history is what came before it)."""
     stmt = (
         insert(messages)
-        .values(
-            id=uuid.uuid4(),
-            conversation_id=conversation_id,
-            role=role,
-            content=content,
-            tool_name=tool_name,
-            tool_arguments=tool_arguments,
-            tool_result=tool_result,
-        )
-        .returning(m.id, m.seq)
+        .values(id=uuid.uuid4(), conversation_id=conversation_id, role="user", content=content)
+        .returning(m.seq)
     )
-    message_id, seq = (await session.execute(stmt)).one()
-    return message_id, seq
+    return int((await session.execute(stmt)).scalar_one())
 
 
 async def append_messages(

@@ -80,9 +80,7 @@ class ChatTurns:
                 if found is None:
                     raise NotFound("Conversation not found")
                 conversation = found
-            _, seq = await repository.insert_message(
-                session, conversation.id, "user", request.message
-            )
+            seq = await repository.insert_user_message(session, conversation.id, request.message)
             window = self.settings.chat_history_window
             history = await repository.history(session, conversation.id, seq, window)
             # Stored before the engine runs, and the connection goes back meanwhile.

@@ -40,6 +40,11 @@ INSTANCES = [
 ]
 
 
+def test_the_instances_hold_both_verdicts():
+    verdicts = {Draft202012Validator(Page.model_json_schema()).is_valid(i) for i in INSTANCES}
+    assert verdicts == {True, False}
+
+
 @pytest.mark.parametrize("instance", INSTANCES)
 def test_the_same_values_pass_and_fail(instance):
     original = Page.model_json_schema()
