@@ -29,6 +29,7 @@ sys.path.insert(0, str(REPO))
 
 from scratch import peak_rss_mib, reset_peak_rss, scratch_environment, write_results  # noqa: E402
 
+from contexts_cli.progress import REFRESH_INTERVAL  # noqa: E402
 from services.contexts.generation.planned_task import KINDS  # noqa: E402
 from services.contexts.queues import TASK_REQUESTED  # noqa: E402
 from services.contexts.schemas import FINISHED_STATUSES as FINISHED  # noqa: E402
@@ -83,7 +84,7 @@ def run_job(contexts: ServiceProcess, token: str, body: dict[str, Any]) -> dict[
                 break
             if time.perf_counter() - started > JOB_TIMEOUT:
                 raise RuntimeError(f"job not finished in {JOB_TIMEOUT}s: {job}")
-            time.sleep(0.1)
+            time.sleep(REFRESH_INTERVAL)  # how often the contexts CLI reads a running job
         total = time.perf_counter() - started
     if job["status"] != "completed" or job["done"] != len(body["registry"]["tasks"]):
         raise RuntimeError(f"job did not complete cleanly: {job['status']}, {job['failed']} failed")

@@ -136,6 +136,46 @@ def test_verification_catches_another_tasks_id_and_name() -> None:
     assert verify_context(renamed, task) == ["the function name 'getTodo' does not appear"]
 
 
+@pytest.mark.parametrize(
+    "heading",
+    [
+        "## Security Considerations",  # as generated
+        "#### 7. **Security Considerations:** ##",  # level, numbering, emphasis, closing #s
+        "##\tSecurity Considerations (for endpoints)\t",
+    ],
+)
+def test_a_section_heading_counts_in_any_markdown_form(heading: str) -> None:
+    task, markdown = some_task()
+    assert verify_context(markdown.replace("## Security Considerations", heading), task) == []
+
+
+@pytest.mark.parametrize(
+    "heading",
+    ["####### Security Considerations", "##Security Considerations", "Security Considerations"],
+)
+def test_a_line_that_is_not_a_heading_does_not_count(heading: str) -> None:
+    task, markdown = some_task()
+    broken = markdown.replace("## Security Considerations", heading)
+    assert verify_context(broken, task) == ["missing sections: Security Considerations"]
+
+
+@pytest.mark.parametrize(
+    ("title", "names_it"),
+    [
+        ("# backend_task_110", True),
+        ("# Task backend_task_110.", True),  # a full stop ends the sentence
+        ("# Task backend_task_1100: getTodo", False),  # a longer id
+        ("# Task xbackend_task_110: getTodo", False),
+        ("# Task backend_task_110.md: getTodo", False),  # a file name, not the id
+        ("# Task app.backend_task_110: getTodo", False),  # a dotted name
+    ],
+)
+def test_the_title_must_name_the_task_as_a_whole_word(title: str, names_it: bool) -> None:
+    task, markdown = some_task()
+    retitled = markdown.replace("# Task backend_task_110: getTodo", title)
+    assert (verify_context(retitled, task) == []) is names_it
+
+
 def test_verification_wants_the_todo_line_for_a_missing_spec() -> None:
     task = next(t for t in ALL_TASKS if t.missing_refs)
     markdown = render(task)

@@ -9,6 +9,7 @@ task, and the function name appears. Text that comes from the task itself (a rou
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 
@@ -17,7 +18,8 @@ import msgspec
 from services.contexts.generation.context_template import SECTIONS
 from services.contexts.generation.planned_task import PlannedTask
 
-_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
+_HEADING = re.compile(r"(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*")  # one whole line
+_WORD_CHAR = re.compile(r"\w")
 _NUMBERING = re.compile(r"^(\d+[.)]|[ivx]+\.)\s+", re.IGNORECASE)
 _SUFFIX = re.compile(r"\s*(\(.*\)|:)$")
 _EMPHASIS = re.compile(r"[*_`]")
@@ -34,6 +36,28 @@ _PLACEHOLDER = re.compile(
 )
 
 
+def _headings(markdown: str) -> list[tuple[int, str]]:
+    """(level, text) of each ATX heading, as ``_HEADING`` reads a line; string methods
+    instead of a pattern over the whole document (this runs for every generated file)."""
+    headings = []
+    for line in markdown.split("\n"):
+        if not line.startswith("#"):
+            continue
+        body = line.lstrip("#")
+        level = len(line) - len(body)
+        if level > 6 or body[:1] not in (" ", "\t"):
+            continue
+        text = body.strip(" \t").rstrip("#").rstrip(" \t")
+        if not text:  # nothing but spaces and hashes: the pattern's own reading
+            match = _HEADING.fullmatch(line)
+            if match is None:
+                continue
+            text = match.group(2)
+        headings.append((level, text))
+    return headings
+
+
+@functools.lru_cache(maxsize=1024)  # the template's section titles repeat in every file
 def _normalize(heading: str) -> str:
     text = _EMPHASIS.sub("", heading).strip()
     text = _NUMBERING.sub("", text)
@@ -63,7 +87,21 @@ def _without_task_text(markdown: str, task: PlannedTask) -> str:
 
 
 def _mentions(markdown: str, word: str) -> bool:
-    return re.search(rf"(?<![\w.]){re.escape(word)}(?![\w]|\.\w)", markdown) is not None
+    """``word`` appears on its own: not inside a longer word or dotted name."""
+    start = markdown.find(word)
+    while start != -1:
+        end = start + len(word)
+        before, after = markdown[start - 1 : start] if start else "", markdown[end : end + 2]
+        if not (before == "." or _is_word_char(before)) and not (
+            _is_word_char(after[:1]) or (after[:1] == "." and _is_word_char(after[1:2]))
+        ):
+            return True
+        start = markdown.find(word, start + 1)
+    return False
+
+
+def _is_word_char(char: str) -> bool:
+    return bool(char) and _WORD_CHAR.match(char) is not None
 
 
 def verify_context(markdown: str, task: PlannedTask) -> list[str]:
@@ -71,7 +109,7 @@ def verify_context(markdown: str, task: PlannedTask) -> list[str]:
     if not markdown.strip():
         return ["the context is empty"]
     problems: list[str] = []
-    headings = [(len(m.group(1)), m.group(2)) for m in _HEADING.finditer(markdown)]
+    headings = _headings(markdown)
     present = {_normalize(text) for _, text in headings}
     missing = [title for _, title in SECTIONS if title.lower() not in present]
     if missing:

@@ -118,12 +118,7 @@ async def list_jobs(
 async def batch_counts(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:
     """(batch_index, size, done, failed) of each sub-batch, in order."""
     query = (
-        select(
-            TASKS.c.batch_index,
-            func.count().label("size"),
-            func.count().filter(TASKS.c.status == "done").label("done"),
-            func.count().filter(TASKS.c.status == "failed").label("failed"),
-        )
+        select(TASKS.c.batch_index, *_STATUS_COUNTS)
         .where(TASKS.c.job_id == job_id)
         .group_by(TASKS.c.batch_index)
         .order_by(TASKS.c.batch_index)
@@ -131,11 +126,29 @@ async def batch_counts(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row
     return (await session.execute(query)).all()
 
 
-async def type_counts(session: AsyncSession, job_id: uuid.UUID) -> dict[str, int]:
+_STATUS_COUNTS = (
+    func.count().label("size"),
+    func.count().filter(TASKS.c.status == "done").label("done"),
+    func.count().filter(TASKS.c.status == "failed").label("failed"),
+)
+
+
+async def progress_counts(
+    session: AsyncSession, job_id: uuid.UUID
+) -> tuple[list[Row[Any]], dict[str, int]]:
+    """:func:`batch_counts` and the number of tasks of each kind, from ONE scan of the
+    job's tasks (grouping sets): a job resource of 20,000 tasks is read several times a
+    second while a client watches it."""
+    by_kind = func.grouping(TASKS.c.kind) == 0  # the row is a kind's, not a batch's
     query = (
-        select(TASKS.c.kind, func.count()).where(TASKS.c.job_id == job_id).group_by(TASKS.c.kind)
+        select(TASKS.c.batch_index, TASKS.c.kind, by_kind.label("by_kind"), *_STATUS_COUNTS)
+        .where(TASKS.c.job_id == job_id)
+        .group_by(func.grouping_sets(TASKS.c.batch_index, TASKS.c.kind))
+        .order_by(TASKS.c.batch_index)
     )
-    return {kind: count for kind, count in (await session.execute(query)).all()}
+    rows = (await session.execute(query)).all()
+    batches = [row for row in rows if not row.by_kind]
+    return batches, {row.kind: row.size for row in rows if row.by_kind}
 
 
 async def list_tasks(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:

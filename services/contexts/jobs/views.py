@@ -16,12 +16,13 @@ from services.contexts.schemas import FUNCTION_TYPES
 
 async def job_resource(session: AsyncSession, job: Row[Any]) -> JobView:
     """The job with its progress per sub-batch and its counts by function type."""
+    batch_rows, kinds = await repository.progress_counts(session, job.id)
     batches = [
         BatchView(index=row.batch_index, size=row.size, done=row.done, failed=row.failed)
-        for row in await repository.batch_counts(session, job.id)
+        for row in batch_rows
     ]
     by_type = {kind: 0 for kind in FUNCTION_TYPES}
-    by_type.update(await repository.type_counts(session, job.id))
+    by_type.update(kinds)
     return job_view(job, batches, by_type)
 
 

@@ -119,6 +119,7 @@ def _policy(sessionmaker: async_sessionmaker[AsyncSession], settings: WorkerSett
     return Policy(
         batch_size=settings.worker_batch_size,
         batch_wait=settings.worker_batch_wait_seconds,
+        concurrency=settings.worker_concurrency,
         # A batch that failed as a whole while the database answers waits this long
         # before going back to the queue, doubling per delivery; while the database is
         # down it is held and polled for at this interval, doubling, instead.

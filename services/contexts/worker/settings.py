@@ -11,6 +11,9 @@ class WorkerSettings(CommonSettings, kw_only=True):
     # batch waits for more after its first delivery.
     worker_batch_size: int = 10
     worker_batch_wait_seconds: float = 0.2
+    # Batches in flight at once (the prefetch is batch size x this): while one batch waits
+    # on the database or the broker, the next one is generated.
+    worker_concurrency: int = 2
     # Attempts of one task (generation + verification) before it is marked failed, and the
     # wait before the second attempt (doubling for each further one).
     worker_max_attempts: int = 3
