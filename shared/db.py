@@ -10,7 +10,8 @@ tables live in its own Postgres schema and its Alembic migrations see only them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,22 @@ def create_engine(settings: CommonSettings) -> AsyncEngine:
         pool_recycle=1800,
         connect_args={"server_settings": {"application_name": settings.service_name}},
     )
+
+
+@asynccontextmanager
+async def driver_connection(engine: AsyncEngine) -> AsyncIterator[asyncpg.Connection]:
+    """A bare asyncpg connection from ``engine``'s pool, for hot paths that run a few fixed
+    statements: no ORM session, no BEGIN/ROLLBACK unless the caller opens a transaction
+    (``async with connection.transaction()``). A connection left unusable (lost with the
+    server, or asyncpg interrupted mid-statement) is discarded instead of pooled again."""
+    async with engine.connect() as connection:
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        try:
+            yield driver
+        except Exception as exc:
+            if driver.is_closed() or not isinstance(exc, asyncpg.PostgresError):
+                await connection.invalidate(exc)
+            raise
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -17,7 +17,7 @@ from shared.outbox.table import (
     outbox_columns,
     outbox_table,
 )
-from shared.outbox.writer import add_event, add_events, record
+from shared.outbox.writer import add_event, add_events, event_envelope, record
 
 __all__ = [
     "OutboxRelay",
@@ -27,6 +27,7 @@ __all__ = [
     "amqp_publisher_factory",
     "create_outbox",
     "drop_outbox",
+    "event_envelope",
     "notify_channel",
     "outbox_columns",
     "outbox_table",

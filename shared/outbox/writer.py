@@ -1,7 +1,9 @@
 """Writing events to the outbox inside the caller's transaction.
 
 :func:`record` is how a service records a domain event; :func:`add_event` and
-:func:`add_events` write envelopes built elsewhere (a job's work messages).
+:func:`add_events` write envelopes built elsewhere (a job's work messages, or events made
+with :func:`event_envelope`). :func:`add_events` also takes a bare asyncpg connection (in
+its own transaction), for hot paths that run without an ORM session.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import msgspec
-from sqlalchemy import Table, func, insert, literal, select, text
+from sqlalchemy import Table, func, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from shared.messaging import Envelope
@@ -36,14 +39,22 @@ async def record(
     current request's unless given (work done for an earlier request). Nothing is
     committed here, see :func:`add_event`.
     """
-    envelope = Envelope(
+    envelope = event_envelope(event_type, data, user_id=user_id, correlation_id=correlation_id)
+    await add_event(session, table, envelope)
+    return envelope
+
+
+def event_envelope(
+    event_type: str, data: Any, *, user_id: uuid.UUID | None, correlation_id: str | None = None
+) -> Envelope:
+    """The envelope :func:`record` writes (the current request's correlation id unless
+    given)."""
+    return Envelope(
         type=event_type,
         user_id=user_id,
         data=msgspec.to_builtins(data),
         correlation_id=correlation_id or current_correlation_id(),
     )
-    await add_event(session, table, envelope)
-    return envelope
 
 
 async def add_event(
@@ -80,7 +91,7 @@ async def add_event(
 
 
 async def add_events(
-    session: AsyncSession | AsyncConnection,
+    session: AsyncSession | AsyncConnection | asyncpg.Connection,
     table: Table,
     envelopes: Sequence[Envelope],
     *,
@@ -95,26 +106,24 @@ async def add_events(
     if not envelopes:
         return 0
     name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
-    statement = text(
+    statement = (
         f"WITH inserted AS ("  # noqa: S608 - identifiers come from our own Table
         f" INSERT INTO {name} (event_id, type, routing_key, payload)"
         " SELECT e.event_id, e.type, e.routing_key, e.payload::jsonb"
-        " FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]),"
-        "             CAST(:keys AS text[]), CAST(:payloads AS text[]))"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
         "      WITH ORDINALITY AS e(event_id, type, routing_key, payload, n)"
         " ORDER BY e.n RETURNING 1)"
-        " SELECT count(*), pg_notify(:channel, '') FROM inserted"
+        " SELECT count(*), pg_notify($5, '') FROM inserted"
     )
-    result = await session.execute(
-        statement,
-        {
-            "ids": [envelope.id for envelope in envelopes],
-            "types": [envelope.type for envelope in envelopes],
-            "keys": [
-                envelope.type if routing_key is None else routing_key for envelope in envelopes
-            ],
-            "payloads": [_encoder.encode(envelope).decode() for envelope in envelopes],
-            "channel": notify_channel(table),
-        },
+    parameters = (
+        [envelope.id for envelope in envelopes],
+        [envelope.type for envelope in envelopes],
+        [envelope.type if routing_key is None else routing_key for envelope in envelopes],
+        [_encoder.encode(envelope).decode() for envelope in envelopes],
+        notify_channel(table),
     )
-    return int(result.scalar_one())
+    if isinstance(session, AsyncSession | AsyncConnection):
+        connection = session if isinstance(session, AsyncConnection) else await session.connection()
+        result = await connection.exec_driver_sql(statement, parameters)
+        return int(result.scalar_one())
+    return int(await session.fetchval(statement, *parameters))

@@ -86,7 +86,7 @@ def generate_subscription(
 ) -> Subscription:
     """``contexts.generate`` in batches, handled by :class:`BatchWorker`."""
     handler = BatchWorker(
-        sessionmaker,
+        sessionmaker.kw["bind"],
         generator_for,
         max_attempts=settings.worker_max_attempts,
         retry_backoff=settings.worker_retry_backoff_seconds,
@@ -106,7 +106,7 @@ def undeliverable_subscription(
     """The dead-lettered work of ``contexts.generate``: fails its tasks."""
     return Subscription(
         GENERATE_UNDELIVERABLE_QUEUE,
-        UndeliverableTasks(sessionmaker),
+        UndeliverableTasks(sessionmaker.kw["bind"]),
         envelopes({(TASK_REQUESTED, 1): TaskRequested}),
         work_queue(GENERATE_UNDELIVERABLE_QUEUE),
         # What the generate consumer dead-lettered as unreadable stays in its dead queue.

@@ -34,7 +34,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 import msgspec
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contexts.generation.documents import attach_excerpts
 from services.contexts.generation.generators import Generator
@@ -51,6 +51,7 @@ from services.contexts.worker.task_store import (
     record_outcomes,
 )
 from shared.consumer import Delivery, Retries
+from shared.db import driver_connection
 
 logger = logging.getLogger("contexts.worker")
 
@@ -72,13 +73,13 @@ class BatchWorker:
 
     def __init__(
         self,
-        sessionmaker: async_sessionmaker[AsyncSession],
+        engine: AsyncEngine,
         generator_for: GeneratorFor,
         *,
         max_attempts: int = 3,
         retry_backoff: float = 1.0,
     ) -> None:
-        self.sessionmaker = sessionmaker
+        self.engine = engine
         self.generator_for = generator_for
         self.max_attempts = max_attempts
         self.retry_backoff = retry_backoff
@@ -90,10 +91,10 @@ class BatchWorker:
             request: TaskRequested = delivery.data
             by_key.setdefault((request.job_id, request.task_id), []).append(delivery)
 
-        async with self.sessionmaker() as session:
-            stored = await load_tasks(session, by_key.keys())
+        async with driver_connection(self.engine) as connection:
+            stored = await load_tasks(connection, by_key.keys())
             todo = [task for task in stored.values() if task.status == "queued"]
-            documents = await self.documents.of(session, {task.job_id for task in todo})
+            documents = await self.documents.of(connection, {task.job_id for task in todo})
         for key in by_key.keys() - stored.keys():
             logger.warning("task not found; acked", extra={"job_id": str(key[0]), "task": key[1]})
         if not todo:  # everything already stored (or gone): ack all
@@ -103,8 +104,8 @@ class BatchWorker:
         outcomes = await asyncio.gather(
             *(self._attempt(task, documents.get(task.job_id, {})) for task in todo)
         )
-        async with self.sessionmaker() as session, session.begin():
-            recorded = await record_outcomes(session, outcomes, max_attempts=self.max_attempts)
+        async with driver_connection(self.engine) as connection, connection.transaction():
+            recorded = await record_outcomes(connection, outcomes, max_attempts=self.max_attempts)
 
         retries: dict[Delivery, float] = {}
         for task in recorded:
@@ -117,7 +118,7 @@ class BatchWorker:
     async def _attempt(self, task: StoredTask, documents: Mapping[str, str]) -> Outcome:
         """Generate and verify one task; a failure becomes the outcome's error."""
         try:
-            planned = attach_excerpts(msgspec.convert(task.spec, PlannedTask), documents)
+            planned = attach_excerpts(msgspec.json.decode(task.spec, type=PlannedTask), documents)
             markdown = await self.generator_for(task.generator).generate(planned)
             problems = verify_context(markdown, planned)
             if problems:

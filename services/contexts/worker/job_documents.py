@@ -12,7 +12,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
-from sqlalchemy.ext.asyncio import AsyncSession
+import asyncpg
 
 from services.contexts.worker.task_store import load_documents
 
@@ -28,11 +28,11 @@ class JobDocuments:
         self._cache: OrderedDict[uuid.UUID, Mapping[str, str]] = OrderedDict()
 
     async def of(
-        self, session: AsyncSession, job_ids: Iterable[uuid.UUID]
+        self, connection: asyncpg.Connection, job_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, Mapping[str, str]]:
         wanted = set(job_ids)
         missing = wanted - self._cache.keys()
-        loaded = await load_documents(session, missing) if missing else {}
+        loaded = await load_documents(connection, missing) if missing else {}
         found: dict[uuid.UUID, Mapping[str, str]] = {}
         for job_id in wanted:
             documents = loaded.get(job_id, self._cache.get(job_id))

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contexts.queues import UNDELIVERABLE_REASON, TaskRequested
 from services.contexts.worker.task_store import fail_tasks
 from shared.consumer import Delivery, Retries
+from shared.db import driver_connection
 
 logger = logging.getLogger("contexts.worker")
 
@@ -26,16 +27,16 @@ logger = logging.getLogger("contexts.worker")
 class UndeliverableTasks:
     """Handles batches of dead-lettered ``contexts.task.requested`` (a ``BatchHandler``)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
-        self.sessionmaker = sessionmaker
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
 
     async def __call__(self, deliveries: list[Delivery]) -> Retries:
         keys = set()
         for delivery in deliveries:
             request: TaskRequested = delivery.data
             keys.add((request.job_id, request.task_id))
-        async with self.sessionmaker() as session, session.begin():
-            failed = await fail_tasks(session, keys, reason=UNDELIVERABLE_REASON)
+        async with driver_connection(self.engine) as connection, connection.transaction():
+            failed = await fail_tasks(connection, keys, reason=UNDELIVERABLE_REASON)
         for task in failed:
             logger.warning(
                 "task failed: its work reached the delivery limit",
