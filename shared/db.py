@@ -50,7 +50,13 @@ def schema_metadata(schema: str) -> MetaData:
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
 
 
-def create_engine(settings: CommonSettings) -> AsyncEngine:
+def create_engine(settings: CommonSettings, *, custom_plans: bool = False) -> AsyncEngine:
+    """The service's pooled engine. ``custom_plans``: every statement is planned with its
+    own parameters (``plan_cache_mode``), never with a cached generic plan; for processes
+    whose tables grow by thousands of rows at once, faster than their statistics follow."""
+    server_settings = {"application_name": settings.service_name}
+    if custom_plans:
+        server_settings["plan_cache_mode"] = "force_custom_plan"
     return create_async_engine(
         settings.database_url,
         pool_size=settings.db_pool_size,
@@ -58,7 +64,7 @@ def create_engine(settings: CommonSettings) -> AsyncEngine:
         # No pre-ping: it would cost a round trip per checkout. A connection that died with
         # the server fails once (answered 503, see shared.errors) and is then replaced.
         pool_recycle=1800,
-        connect_args={"server_settings": {"application_name": settings.service_name}},
+        connect_args={"server_settings": server_settings},
     )
 
 

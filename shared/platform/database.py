@@ -99,8 +99,9 @@ class DatabasePlugin(InitPluginProtocol):
     """Owns the engine for the app's lifespan; provides ``session``, ``readers`` and
     ``sessionmaker``; the database is part of the service's readiness."""
 
-    def __init__(self, settings: CommonSettings) -> None:
+    def __init__(self, settings: CommonSettings, *, custom_plans: bool = False) -> None:
         self.settings = settings
+        self.custom_plans = custom_plans  # see shared.db.create_engine
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._readers: ReadConnections | None = None
@@ -141,7 +142,7 @@ class DatabasePlugin(InitPluginProtocol):
 
     @asynccontextmanager
     async def _lifespan(self, _: Litestar) -> AsyncIterator[None]:
-        self._engine = create_engine(self.settings)
+        self._engine = create_engine(self.settings, custom_plans=self.custom_plans)
         self._sessionmaker = make_sessionmaker(self._engine)
         self._readers = ReadConnections(self.settings)
         await self._readers.pool

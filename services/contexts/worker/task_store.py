@@ -63,11 +63,15 @@ class RecordedTask:
     attempts: int
 
 
+# Every statement finds its task rows by ``job_id = ANY(..) AND task_id = ANY(..)``: the
+# primary key's index then serves it whatever the planner believes of the table's size (a
+# join with the unnested keys alone was planned as a scan of every task while a job's rows
+# were still being written, and the table's statistics lagged). The pairs are then matched
+# exactly (by the join, or in Python for the load).
 _LOAD_TASKS = """
     SELECT t.job_id, t.task_id, t.status, t.attempts, t.spec::text AS spec, j.generator
-    FROM unnest($1::uuid[], $2::text[]) AS k(job_id, task_id)
-    JOIN contexts.tasks t ON t.job_id = k.job_id AND t.task_id = k.task_id
-    JOIN contexts.jobs j ON j.id = t.job_id
+    FROM contexts.tasks t JOIN contexts.jobs j ON j.id = t.job_id
+    WHERE t.job_id = ANY($1::uuid[]) AND t.task_id = ANY($2::text[])
 """
 
 
@@ -81,7 +85,9 @@ async def load_tasks(
     rows = await connection.fetch(
         _LOAD_TASKS, [key[0] for key in wanted], [key[1] for key in wanted]
     )
-    return {(row["job_id"], row["task_id"]): StoredTask(*row.values()) for row in rows}
+    found = (StoredTask(*row.values()) for row in rows)
+    keys_wanted = set(wanted)  # several jobs in a batch: ANY x ANY may pair them wrongly
+    return {task.key: task for task in found if task.key in keys_wanted}
 
 
 # One statement for the whole batch: a generated task becomes ``done``; a failed attempt
@@ -94,7 +100,8 @@ _RECORD_TASKS = """
     ), locked AS (
         SELECT t.job_id, t.task_id FROM contexts.tasks t
         JOIN v ON v.job_id = t.job_id AND v.task_id = t.task_id
-        WHERE t.status = 'queued'
+        WHERE t.job_id = ANY($1::uuid[]) AND t.task_id = ANY($2::text[])
+          AND t.status = 'queued'
         ORDER BY t.job_id, t.task_id
         FOR UPDATE OF t
     )
@@ -109,6 +116,7 @@ _RECORD_TASKS = """
                            THEN now() END
     FROM v JOIN locked ON locked.job_id = v.job_id AND locked.task_id = v.task_id
     WHERE t.job_id = v.job_id AND t.task_id = v.task_id AND t.status = 'queued'
+      AND t.job_id = ANY($1::uuid[]) AND t.task_id = ANY($2::text[])
     RETURNING t.job_id, t.task_id, t.status, t.attempts
 """
 
@@ -120,7 +128,8 @@ _FAIL_TASKS = """
     ), locked AS (
         SELECT t.job_id, t.task_id FROM contexts.tasks t
         JOIN v ON v.job_id = t.job_id AND v.task_id = t.task_id
-        WHERE t.status = 'queued'
+        WHERE t.job_id = ANY($1::uuid[]) AND t.task_id = ANY($2::text[])
+          AND t.status = 'queued'
         ORDER BY t.job_id, t.task_id
         FOR UPDATE OF t
     )
@@ -128,6 +137,7 @@ _FAIL_TASKS = """
                                 finished_at = now()
     FROM locked
     WHERE t.job_id = locked.job_id AND t.task_id = locked.task_id AND t.status = 'queued'
+      AND t.job_id = ANY($1::uuid[]) AND t.task_id = ANY($2::text[])
     RETURNING t.job_id, t.task_id, t.status, t.attempts
 """
 
