@@ -27,10 +27,10 @@ def create_app() -> ASGIApp:
     async def chat_turns(app: Litestar) -> AsyncIterator[None]:
         # The todos service's MCP tools (a pooled HTTP transport) and the engine (the model
         # engine owns the model's HTTP client); both closed at shutdown. The database
-        # plugin's lifespan runs first, so its sessionmaker exists already.
+        # plugin's lifespan runs first, so its engine exists already.
         tools = TodoTools(settings.todos_url, settings.todos_timeout)
         async with tools.lifespan(), open_engine(settings) as engine:
-            app.state.chat_turns = ChatTurns(settings, database.sessionmaker, tools, engine)
+            app.state.chat_turns = ChatTurns(settings, database.engine, tools, engine)
             yield
 
     def provide_turns(state: State) -> ChatTurns:

@@ -21,18 +21,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from services.chat import repository
+from services.chat import turn_store
 from services.chat.engine_api import Engine, HistoryMessage, OnDelta, Turn
 from services.chat.schemas import ChatRequest, ChatResponse, ToolCall
 from services.chat.settings import ChatSettings
 from services.chat.todo_tools import TodoTools
 from services.chat.toolbox import OnCall, TurnToolbox
+from shared.db import driver_connection
 from shared.errors import AppError, NotFound
 
 TITLE_LENGTH = 60
-Sessions = async_sessionmaker[AsyncSession]
 
 
 def title_of(message: str) -> str:
@@ -46,20 +46,21 @@ def title_of(message: str) -> str:
 class ChatTurns:
     """What every turn of this process needs: settings, database, the todo tools, engine.
 
-    The stated exception to "the request's unit of work commits": a turn's database work
-    goes through the sessionmaker, because the user's message must be committed before the
-    model runs, and a streamed turn is stored after its response began (or its client left).
+    The stated exception to "the request's unit of work commits": a turn stores its work
+    itself (``turn_store``, two statements of their own), because the user's message must
+    be committed before the model runs, and a streamed turn is stored after its response
+    began (or its client left).
     """
 
     def __init__(
         self,
         settings: ChatSettings,
-        sessionmaker: Sessions,
+        database: AsyncEngine,
         tools: TodoTools,
         engine: Engine,
     ) -> None:
         self.settings = settings
-        self.sessionmaker = sessionmaker
+        self.database = database
         self.tools = tools
         self.engine = engine
 
@@ -71,22 +72,21 @@ class ChatTurns:
         ``authorization`` is the caller's own header, for the tools' calls to todos; ``now``
         is aware, in the user's zone.
         """
-        async with self.sessionmaker() as session:
-            if request.conversation_id is None:
-                title = title_of(request.message)
-                conversation = await repository.insert_conversation(session, user_id, title)
-            else:
-                found = await repository.resume(session, user_id, request.conversation_id)
-                if found is None:
-                    raise NotFound("Conversation not found")
-                conversation = found
-            seq = await repository.insert_user_message(session, conversation.id, request.message)
-            window = self.settings.chat_history_window
-            history = await repository.history(session, conversation.id, seq, window)
-            # Stored before the engine runs, and the connection goes back meanwhile.
-            await session.commit()
+        # Committed before the engine runs, and the connection goes back meanwhile.
+        async with driver_connection(self.database) as connection:
+            begun = await turn_store.begin_turn(
+                connection,
+                user_id,
+                request.conversation_id,
+                title=title_of(request.message),
+                message=request.message,
+                window=self.settings.chat_history_window,
+            )
+        if begun is None:
+            raise NotFound("Conversation not found")
+        conversation_id, history = begun
         return StartedTurn(
-            self, user_id, conversation.id, history, request.message, authorization, now
+            self, user_id, conversation_id, history, request.message, authorization, now
         )
 
     async def finish(
@@ -106,10 +106,8 @@ class ChatTurns:
         if reply is not None:
             message_id = uuid.uuid4()
             rows.append({"id": message_id, "role": "assistant", "content": reply})
-        async with self.sessionmaker() as session:
-            await repository.append_messages(session, conversation_id, rows)
-            await repository.touch(session, conversation_id)
-            await session.commit()
+        async with driver_connection(self.database) as connection:
+            await turn_store.end_turn(connection, conversation_id, rows)
         return message_id
 
 

@@ -64,7 +64,7 @@ async def say(
     window: int = 20,
 ):
     settings = ChatSettings(todos_url=NO_TODOS, chat_history_window=window)
-    turns = ChatTurns(settings, sessions, http, engine)
+    turns = ChatTurns(settings, sessions.kw["bind"], http, engine)
     request = ChatRequest(message=message, conversation_id=conversation_id)
     started = await turns.start(user, request, "Bearer none", NOW)
     return await started.run()
