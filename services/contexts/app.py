@@ -18,7 +18,7 @@ from litestar.types import ASGIApp
 from services.contexts.intake.consumer import submit_subscription
 from services.contexts.jobs.controller import JobController
 from services.contexts.jobs.metrics import job_counts_hook
-from services.contexts.models import OUTBOX, WORK_OUTBOX
+from services.contexts.models import JOB_EVENTS_LINGER, OUTBOX, WORK_OUTBOX
 from services.contexts.queues import GENERATE_DELIVERY_LIMIT, GENERATE_QUEUE
 from services.contexts.results.controller import ResultsController
 from services.contexts.settings import ContextsSettings
@@ -76,7 +76,7 @@ def create_app() -> ASGIApp:
                 database,
                 broker,
                 [
-                    Relay(OUTBOX),
+                    Relay(OUTBOX, linger=JOB_EVENTS_LINGER),
                     Relay(
                         WORK_OUTBOX,
                         exchange="",  # each row's routing key is its queue

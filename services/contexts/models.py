@@ -120,6 +120,10 @@ class TaskModel(Base):
 
 # Job lifecycle events (exchange ``events``), written in the change's transaction.
 OUTBOX = outbox_table(Base.metadata)
+# Every batch a worker stores writes a progress event: the relays of this outbox (one per
+# contexts and worker process) gather the commits of 50 ms into one round instead of one
+# round per batch in each process.
+JOB_EVENTS_LINGER = 0.05
 # One ``contexts.task.requested`` per task, for the default exchange -> contexts.generate.
 WORK_OUTBOX = outbox_table(Base.metadata, "work_outbox")
 # Claims of the consumers that need them (see shared.consumer).

@@ -29,13 +29,15 @@ class Relay:
     """One outbox table and where its rows are published.
 
     ``exchange`` ``""`` is the default exchange (each row's routing key names its queue);
-    ``prepare`` runs on the publisher's channel first, e.g. to declare that queue.
+    ``prepare`` runs on the publisher's channel first, e.g. to declare that queue;
+    ``linger``: see :class:`~shared.outbox.OutboxRelay`.
     """
 
     table: Table
     exchange: str = EVENTS_EXCHANGE
     prepare: Callable[[AbstractChannel], Awaitable[object]] | None = None
     batch_size: int = 100
+    linger: float = 0.0
 
 
 class OutboxPlugin(InitPluginProtocol):
@@ -60,6 +62,7 @@ class OutboxPlugin(InitPluginProtocol):
                     self.broker.broker.connection, exchange=relay.exchange, prepare=relay.prepare
                 ),
                 batch_size=relay.batch_size,
+                linger=relay.linger,
             )
             for relay in self.relays
         ]

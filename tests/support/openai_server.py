@@ -181,6 +181,9 @@ class OpenAIServer:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # a connection kept alive by the client must not block close()
+    # A worker asks for two batches of ten at once; the default backlog (5) refused some
+    # of those connections, which a real provider never does.
+    request_queue_size = 128
 
 
 def _handler_class(server: OpenAIServer) -> type[BaseHTTPRequestHandler]:

@@ -24,7 +24,7 @@ from litestar.types import ASGIApp
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.contexts.generation.generators import Generator, LlmGenerator, TemplateGenerator
-from services.contexts.models import OUTBOX
+from services.contexts.models import JOB_EVENTS_LINGER, OUTBOX
 from services.contexts.queues import (
     GENERATE_DELIVERY_LIMIT,
     GENERATE_QUEUE,
@@ -160,7 +160,7 @@ def create_app() -> ASGIApp:
             broker,
             # Listed before the consumers: stopped after them, so the events of the last
             # batch (committed by then) are published before the process exits.
-            OutboxPlugin(database, broker, [Relay(OUTBOX)]),
+            OutboxPlugin(database, broker, [Relay(OUTBOX, linger=JOB_EVENTS_LINGER)]),
             ConsumerPlugin(broker, subscriptions),
         ],
     )
