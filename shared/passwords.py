@@ -1,9 +1,10 @@
 """bcrypt password hashing, off the event loop (a cost-12 hash takes ~250 ms).
 
-Hashes run on threads of their own at a lower CPU priority (nice +10, Linux threads have
-their own): a storm of logins then takes what CPU the rest of the process and the box
-leave over, instead of stalling every other request. Logins queue for those threads
-meanwhile; nothing else waits for them.
+Hashes run on one thread of their own at a lower CPU priority (nice +10, Linux threads
+have their own): a storm of logins then takes at most one core, and only what CPU the rest
+of the process and the box leave over, instead of stalling every other request. Logins
+queue for that thread meanwhile (~4 a second per process at most); nothing else waits for
+them. Logins scale with the gateway's replicas.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ MAX_PASSWORD_BYTES = 72  # bcrypt ignores everything past 72 bytes; we refuse it
 _DUMMY_HASH = bcrypt.hashpw(b"timing-equaliser-not-a-password", bcrypt.gensalt(BCRYPT_ROUNDS))
 
 
-HASHING_THREADS = 2
+HASHING_THREADS = 1
 HASHING_NICENESS = 10
 _T = TypeVar("_T")
 
