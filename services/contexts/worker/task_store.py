@@ -121,7 +121,7 @@ _RECORD_TASKS = """
 """
 
 # Work the broker gave up on (it reached the queue's delivery limit): the task fails with
-# ``:reason``, exactly like a last failed attempt, unless another delivery finished it.
+# the reason ($3), exactly like a last failed attempt, unless another delivery finished it.
 _FAIL_TASKS = """
     WITH v AS (
         SELECT * FROM unnest($1::uuid[], $2::text[]) AS v(job_id, task_id)
@@ -142,7 +142,9 @@ _FAIL_TASKS = """
 """
 
 # Job counters move by the rows changed; the job is running from its first batch and
-# finished once every task is done or failed.
+# finished once every task is done or failed. Its times are read once its row is locked
+# (clock_timestamp, not the transaction's start): batches commit in parallel, and the one
+# that started first may commit last.
 _ADVANCE_JOBS = """
     WITH v AS (
         SELECT * FROM unnest($1::uuid[], $2::int[], $3::int[]) AS v(id, done, failed)
@@ -152,12 +154,12 @@ _ADVANCE_JOBS = """
     UPDATE contexts.jobs j SET
         done = j.done + v.done,
         failed = j.failed + v.failed,
-        started_at = coalesce(j.started_at, now()),
+        started_at = coalesce(j.started_at, clock_timestamp()),
         status = CASE WHEN j.done + v.done + j.failed + v.failed < j.total_tasks THEN 'running'
                       WHEN j.failed + v.failed = 0 THEN 'completed'
                       ELSE 'completed_with_errors' END,
         finished_at = CASE WHEN j.done + v.done + j.failed + v.failed >= j.total_tasks
-                           THEN now() END
+                           THEN clock_timestamp() END
     FROM v JOIN locked ON locked.id = v.id
     WHERE j.id = v.id
     RETURNING j.id, j.user_id, j.status, j.total_tasks, j.done, j.failed, j.correlation_id,
