@@ -9,7 +9,7 @@ from typing import Any
 
 import aio_pika
 import pytest
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractConnection, AbstractRobustConnection
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -238,21 +238,30 @@ async def test_broker_unreachable_then_back(
     engine: AsyncEngine, vhost: Vhost, queue: str, relays: list[OutboxRelay]
 ) -> None:
     reachable = False
+    opened: list[AbstractRobustConnection] = []
 
     async def factory() -> Publisher:
         url = vhost.url if reachable else "amqp://guest:guest@127.0.0.1:1/"
-        return await Publisher.open(await connect(url, name="relay-outage"), confirm_timeout=5)
+        opened.append(await connect(url, name="relay-outage"))
+        return await Publisher.open(opened[-1], confirm_timeout=5)
 
     relay = OutboxRelay(engine, OUTBOX, factory, poll_interval=30.0, max_backoff=1.0)
     relays.append(relay)
     await relay.start()
-    ids = await add(engine, 200, per_tx=10)
-    await asyncio.sleep(1.0)
-    assert await pending_count(engine) == 200
-    reachable = True
-    got = await collect(vhost, queue, 200, timeout=8.0)
-    assert sorted(got) == sorted(str(i) for i in ids)
-    assert await pending_count(engine) == 0
+    try:
+        ids = await add(engine, 200, per_tx=10)
+        await asyncio.sleep(1.0)
+        assert await pending_count(engine) == 200
+        reachable = True
+        got = await collect(vhost, queue, 200, timeout=8.0)
+        assert sorted(got) == sorted(str(i) for i in ids)
+        assert await pending_count(engine) == 0
+    finally:
+        # A robust connection left open outlives the vhost and reconnects for ever, which
+        # no cancellation stops: the session's event loop could never close.
+        await relay.stop()
+        for connection in opened:
+            await connection.close()
 
 
 async def test_connections_closed_while_adding(
