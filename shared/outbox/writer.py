@@ -3,7 +3,7 @@
 :func:`record` is how a service records a domain event; :func:`add_event` and
 :func:`add_events` write envelopes built elsewhere (a job's work messages, or events made
 with :func:`event_envelope`). :func:`add_events` also takes a bare asyncpg connection (in
-its own transaction), for hot paths that run without an ORM session.
+the transaction its caller opened on it), for hot paths that run without an ORM session.
 """
 
 from __future__ import annotations
