@@ -109,10 +109,10 @@ async def database_reachable(engine: AsyncEngine) -> bool:
         conn.terminate()
 
 
-def database_check(sessionmaker: async_sessionmaker[AsyncSession]) -> Callable[[], Awaitable[bool]]:
-    """Whether the database behind ``sessionmaker`` answers, for consumers that hold their
-    work while it does not (a failure with the database up is the work's own)."""
-    return functools.partial(database_answers, sessionmaker.kw["bind"])
+def database_check(engine: AsyncEngine) -> Callable[[], Awaitable[bool]]:
+    """Whether the database behind ``engine`` answers, for consumers that hold their work
+    while it does not (a failure with the database up is the work's own)."""
+    return functools.partial(database_answers, engine)
 
 
 async def database_answers(engine: AsyncEngine) -> bool:

@@ -97,10 +97,6 @@ async def end_turn(
     ``content``, ``tool_name``, ``tool_arguments``, ``tool_result``)."""
     if not rows:
         return
-
-    def json_or_none(value: Any) -> str | None:
-        return None if value is None else msgspec.json.encode(value).decode()
-
     await connection.execute(
         _END,
         conversation_id,
@@ -108,6 +104,10 @@ async def end_turn(
         [row["role"] for row in rows],
         [row.get("content", "") for row in rows],
         [row.get("tool_name") for row in rows],
-        [json_or_none(row.get("tool_arguments")) for row in rows],
-        [json_or_none(row.get("tool_result")) for row in rows],
+        [_json_or_none(row.get("tool_arguments")) for row in rows],
+        [_json_or_none(row.get("tool_result")) for row in rows],
     )
+
+
+def _json_or_none(value: Any) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
@@ -52,12 +53,13 @@ class JobEvent(msgspec.Struct, kw_only=True):
     failed: int
 
     @classmethod
-    def of(cls, job: Any) -> JobEvent:
-        """The event of a job row (``id``, ``status``, ``total_tasks``, ``done``, ``failed``)."""
+    def of(cls, job: Mapping[Any, Any]) -> JobEvent:
+        """The event of a job row's ``id``, ``status``, ``total_tasks``, ``done``, ``failed``
+        (an asyncpg record, or a SQLAlchemy row's ``_mapping``)."""
         return cls(
-            job_id=job.id,
-            status=job.status,
-            total_tasks=job.total_tasks,
-            done=job.done,
-            failed=job.failed,
+            job_id=job["id"],
+            status=job["status"],
+            total_tasks=job["total_tasks"],
+            done=job["done"],
+            failed=job["failed"],
         )

@@ -184,7 +184,7 @@ StartWorker = Callable[..., Awaitable[Consumer]]
 
 @pytest.fixture
 async def start_worker(
-    vhost: Vhost, sessions: async_sessionmaker[AsyncSession], events_relay: OutboxRelay
+    vhost: Vhost, engine: AsyncEngine, events_relay: OutboxRelay
 ) -> AsyncIterator[StartWorker]:
     """Start the worker's generate consumer in this process, with settings overridden."""
     started: list[tuple[Consumer, Broker, Generators]] = []
@@ -200,9 +200,7 @@ async def start_worker(
         )
         broker = Broker(vhost.url, name="worker")
         generators = Generators(settings)
-        consumer = Consumer(
-            broker.connection, generate_subscription(sessions, generators, settings)
-        )
+        consumer = Consumer(broker.connection, generate_subscription(engine, generators, settings))
         assert consumer.policy.stop_grace == settings.worker_stop_grace_seconds
         started.append((consumer, broker, generators))
         return await consuming(consumer)
@@ -510,9 +508,7 @@ async def test_during_a_database_outage_the_work_is_held_without_using_its_deliv
     engine = create_async_engine(switch.url)
     broker = Broker(vhost.url, name="worker-during-outage")
     settings = WorkerSettings(worker_retry_backoff_seconds=0.05, worker_stop_grace_seconds=5.0)
-    subscription = generate_subscription(
-        async_sessionmaker(engine, expire_on_commit=False), Generators(settings), settings
-    )
+    subscription = generate_subscription(engine, Generators(settings), settings)
     deliveries_before: list[int] = []  # the broker's count of each delivery the worker got
     handle = subscription.handler
 
@@ -546,13 +542,14 @@ async def test_work_the_broker_gives_up_on_fails_its_task_so_the_job_finishes_an
     start_worker: StartWorker,
     producer: AbstractRobustConnection,
     sessions: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     job_events: AbstractQueue,
     vhost: Vhost,
 ) -> None:
     job_id, user_id, (doomed, fine) = await create_job(sessions, 2)
     broker = Broker(vhost.url, name="worker-dead-letters")
     settings = WorkerSettings(worker_retry_backoff_seconds=0.05, worker_stop_grace_seconds=5.0)
-    dead_letters = Consumer(broker.connection, undeliverable_subscription(sessions, settings))
+    dead_letters = Consumer(broker.connection, undeliverable_subscription(engine, settings))
     try:
         await consuming(dead_letters)
         # A consumer that dies on the doomed task's work every time hands it back until

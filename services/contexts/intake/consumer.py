@@ -86,7 +86,7 @@ def submit_subscription(
             concurrency=CONCURRENT_SUBMISSIONS,
             retry_delay=RETRY_DELAY,
             max_retry_delay=MAX_RETRY_DELAY,
-            dependency_up=database_check(sessionmaker),
+            dependency_up=database_check(sessionmaker.kw["bind"]),
             redact_headers=(AUTHORIZATION_HEADER,),
         ),
         on_refused=answer_refusal,

@@ -46,5 +46,10 @@ def work_messages(work: WorkFor, task_ids: list[str]) -> list[Envelope]:
 async def announce(session: AsyncSession, job: Row[Any], kind: str, correlation: str) -> None:
     """A ``contexts.job.<verb>`` event for the owner, in the change's transaction."""
     await record(
-        session, OUTBOX, kind, JobEvent.of(job), user_id=job.user_id, correlation_id=correlation
+        session,
+        OUTBOX,
+        kind,
+        JobEvent.of(job._mapping),
+        user_id=job.user_id,
+        correlation_id=correlation,
     )

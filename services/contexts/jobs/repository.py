@@ -115,6 +115,13 @@ async def list_jobs(
     return (await session.execute(query)).all()
 
 
+_STATUS_COUNTS = (
+    func.count().label("size"),
+    func.count().filter(TASKS.c.status == "done").label("done"),
+    func.count().filter(TASKS.c.status == "failed").label("failed"),
+)
+
+
 async def batch_counts(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row[Any]]:
     """(batch_index, size, done, failed) of each sub-batch, in order."""
     query = (
@@ -124,13 +131,6 @@ async def batch_counts(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Row
         .order_by(TASKS.c.batch_index)
     )
     return (await session.execute(query)).all()
-
-
-_STATUS_COUNTS = (
-    func.count().label("size"),
-    func.count().filter(TASKS.c.status == "done").label("done"),
-    func.count().filter(TASKS.c.status == "failed").label("failed"),
-)
 
 
 async def progress_counts(

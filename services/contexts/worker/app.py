@@ -21,7 +21,7 @@ from dataclasses import replace
 import openai
 from litestar import Litestar
 from litestar.types import ASGIApp
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.contexts.generation.generators import Generator, LlmGenerator, TemplateGenerator
 from services.contexts.models import JOB_EVENTS_LINGER, OUTBOX
@@ -80,13 +80,11 @@ class Generators:
 
 
 def generate_subscription(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    generator_for: GeneratorFor,
-    settings: WorkerSettings,
+    engine: AsyncEngine, generator_for: GeneratorFor, settings: WorkerSettings
 ) -> Subscription:
     """``contexts.generate`` in batches, handled by :class:`BatchWorker`."""
     handler = BatchWorker(
-        sessionmaker.kw["bind"],
+        engine,
         generator_for,
         max_attempts=settings.worker_max_attempts,
         retry_backoff=settings.worker_retry_backoff_seconds,
@@ -96,26 +94,24 @@ def generate_subscription(
         handler,
         envelopes({(TASK_REQUESTED, 1): TaskRequested}),
         work_queue(GENERATE_QUEUE, delivery_limit=GENERATE_DELIVERY_LIMIT),
-        _policy(sessionmaker, settings),
+        _policy(engine, settings),
     )
 
 
-def undeliverable_subscription(
-    sessionmaker: async_sessionmaker[AsyncSession], settings: WorkerSettings
-) -> Subscription:
+def undeliverable_subscription(engine: AsyncEngine, settings: WorkerSettings) -> Subscription:
     """The dead-lettered work of ``contexts.generate``: fails its tasks."""
     return Subscription(
         GENERATE_UNDELIVERABLE_QUEUE,
-        UndeliverableTasks(sessionmaker.kw["bind"]),
+        UndeliverableTasks(engine),
         envelopes({(TASK_REQUESTED, 1): TaskRequested}),
         work_queue(GENERATE_UNDELIVERABLE_QUEUE),
         # What the generate consumer dead-lettered as unreadable stays in its dead queue.
-        replace(_policy(sessionmaker, settings), dead_letter_unreadable=False),
+        replace(_policy(engine, settings), dead_letter_unreadable=False),
         dead_letters_of=GENERATE_QUEUE,
     )
 
 
-def _policy(sessionmaker: async_sessionmaker[AsyncSession], settings: WorkerSettings) -> Policy:
+def _policy(engine: AsyncEngine, settings: WorkerSettings) -> Policy:
     return Policy(
         batch_size=settings.worker_batch_size,
         batch_wait=settings.worker_batch_wait_seconds,
@@ -124,7 +120,7 @@ def _policy(sessionmaker: async_sessionmaker[AsyncSession], settings: WorkerSett
         # before going back to the queue, doubling per delivery; while the database is
         # down it is held and polled for at this interval, doubling, instead.
         retry_delay=settings.worker_retry_backoff_seconds,
-        dependency_up=database_check(sessionmaker),
+        dependency_up=database_check(engine),
         stop_grace=settings.worker_stop_grace_seconds,
     )
 
@@ -140,8 +136,8 @@ def create_app() -> ASGIApp:
 
     def subscriptions() -> list[Subscription]:
         return [  # dead letters first: none slips past it
-            undeliverable_subscription(database.sessionmaker, settings),
-            generate_subscription(database.sessionmaker, generators, settings),
+            undeliverable_subscription(database.engine, settings),
+            generate_subscription(database.engine, generators, settings),
         ]
 
     @asynccontextmanager

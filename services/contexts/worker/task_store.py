@@ -242,13 +242,7 @@ async def _advance(
     for job in jobs:
         if job["moved"] == 0:
             continue  # only retries were counted: no progress to announce
-        event = JobEvent(
-            job_id=job["id"],
-            status=job["status"],
-            total_tasks=job["total_tasks"],
-            done=job["done"],
-            failed=job["failed"],
-        )
+        event = JobEvent.of(job)
         finished = job["done"] + job["failed"] >= job["total_tasks"]
         for event_type in (JOB_PROGRESS, JOB_COMPLETED) if finished else (JOB_PROGRESS,):
             events.append(
