@@ -5,6 +5,8 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 RUN := $(UV) run --frozen
+# Test files run in this many pytest processes (make test TEST_PROCESSES=1: one, in order).
+TEST_PROCESSES ?= 2
 
 .PHONY: help
 help: ## Show this help
@@ -45,10 +47,12 @@ run: keys migrate vhost ## Start every service in the foreground (Ctrl-C stops a
 	$(RUN) honcho start -f Procfile
 
 .PHONY: test
-# One pytest run; its last stage is the API fuzzer (tests/fuzz), whatever the order given
-# (see pytest_collection_modifyitems in tests/conftest.py).
+# Two pytest processes share the files (pytest-xdist, a whole file each, each process with its
+# own database, vhost and services): most tests wait on processes and the network. The API
+# fuzzer (tests/fuzz) then runs on its own, as the last stage.
 test: install services ## Unit, integration and end-to-end tests, then the API fuzzer (real Postgres, RabbitMQ)
-	$(RUN) pytest
+	$(RUN) pytest -n $(TEST_PROCESSES) --dist loadfile -m "not fuzz"
+	$(RUN) pytest tests/fuzz
 
 .PHONY: test-unit
 # Marked by folder in tests/conftest.py (also: pytest -m integration, pytest -m e2e).

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.envelope import assert_gateway_error
-from tests.support.hostile import access_claims, bearer, sign
+from tests.support.hostile import UNKNOWN_ID, access_claims, bearer, sign
 from tests.support.processes import ServiceProcess
 from tests.support.stack import JwtKeys, Stack, User, UserFactory
 
@@ -168,7 +168,7 @@ def test_revocation_takes_effect_within_the_bound_on_every_replica(
     )
 
 
-@pytest.mark.parametrize("token_id", ["theirs", str(uuid.uuid4()), "not-a-uuid", "1" * 300])
+@pytest.mark.parametrize("token_id", ["theirs", UNKNOWN_ID, "not-a-uuid", "1" * 300])
 def test_someone_elses_or_an_unknown_token_is_404(
     api: httpx.Client, make_user: UserFactory, token_id: str
 ) -> None:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.support.envelope import assert_error, assert_validation_error, moment
+from tests.support.hostile import UNKNOWN_ID
 from tests.support.todos_api import TODOS, create_todo, get_todo, list_items, todo_url
 
 if TYPE_CHECKING:
@@ -152,7 +153,7 @@ def test_get_returns_an_etag_that_answers_if_none_match(api, make_user):
     assert stale.headers["ETag"] == '"2"'
 
 
-@pytest.mark.parametrize("todo_id", [str(uuid.uuid4()), "not-a-uuid", "42"])
+@pytest.mark.parametrize("todo_id", [UNKNOWN_ID, "not-a-uuid", "42"])
 def test_get_unknown_or_malformed_id_is_404(api, make_user, todo_id):
     user = make_user()
     assert_error(api.get(todo_url(todo_id), headers=user.headers), 404, "NOT_FOUND")

@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from shared.tokens import generate_key_pair, key_id
+from tests.support.hostile import UNKNOWN_ID
 from tests.support.stack import JwtKeys, Stack, User, UserFactory
 
 ISSUER, AUDIENCE = "todo-platform", "todo-platform-api"
@@ -95,7 +96,7 @@ def test_forged_tokens_are_401_at_gateway_and_service(
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD", "OPTIONS", "POST", "PATCH", "PUT", "DELETE"])
-@pytest.mark.parametrize("path", ["/api/v1/todos", f"/api/v1/todos/{uuid.uuid4()}", "/api/v1/chat"])
+@pytest.mark.parametrize("path", ["/api/v1/todos", f"/api/v1/todos/{UNKNOWN_ID}", "/api/v1/chat"])
 def test_every_method_needs_a_token(api: httpx.Client, method: str, path: str) -> None:
     response = api.request(method, path)
     assert response.status_code == 401
@@ -109,9 +110,9 @@ def test_every_method_needs_a_token(api: httpx.Client, method: str, path: str) -
         ("GET", "/api/v1/todos"),
         ("OPTIONS", "/api/v1/todos"),
         ("POST", "/api/v1/todos"),
-        ("GET", f"/api/v1/todos/{uuid.uuid4()}"),
-        ("PATCH", f"/api/v1/todos/{uuid.uuid4()}"),
-        ("DELETE", f"/api/v1/todos/{uuid.uuid4()}"),
+        ("GET", f"/api/v1/todos/{UNKNOWN_ID}"),
+        ("PATCH", f"/api/v1/todos/{UNKNOWN_ID}"),
+        ("DELETE", f"/api/v1/todos/{UNKNOWN_ID}"),
     ],
 )
 def test_todos_service_needs_a_token_too(stack: Stack, method: str, path: str) -> None:

@@ -25,6 +25,7 @@ from services.todos.schemas import Todo, TodoCreate, TodoFilters, TodoUpdate
 from shared.errors import NotFound, ValidationFailed, VersionConflict
 from shared.settings import REPO_ROOT
 from tests.support.database import admin_execute, scratch_database
+from tests.support.hostile import UNKNOWN_ID
 from tests.support.unit_of_work import UnitsOfWork
 
 MIGRATIONS = REPO_ROOT / "services" / "todos" / "migrations"
@@ -278,7 +279,7 @@ async def test_another_users_todo_is_not_found(session, user):
     assert (await service.restore_todo(session, user, todo.id)).title == "Mine"
 
 
-@pytest.mark.parametrize("todo_id", ["not-a-uuid", "42", "", str(uuid.uuid4())])
+@pytest.mark.parametrize("todo_id", ["not-a-uuid", "42", "", UNKNOWN_ID])
 async def test_unknown_or_malformed_id_is_not_found(session, user, todo_id):
     with pytest.raises(NotFound):
         await service.get_todo(session, user, todo_id)

@@ -23,6 +23,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from shared.tokens import key_id
 from tests.support.stack import User
 
+# An id no object has. Fixed, not random: test ids built from it are the same in every
+# process that collects the tests (pytest-xdist compares them).
+UNKNOWN_ID = "5b0e2a52-9a1d-4c61-9d3e-1f0a7c2b8e44"
+
 # -- bodies that are not UTF-8 --------------------------------------------------------------
 # Raw bytes inside a JSON string: a lone 0xFF, and the overlong two-byte encoding of "/".
 BAD_UTF8: dict[str, bytes] = {"0xff": b"a\xff", "overlong-slash": b"a\xc0\xaf"}

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 import httpx
 import pytest
 
 from tests.support.contexts import JOBS, flat_registry, submit
+from tests.support.hostile import UNKNOWN_ID
 from tests.support.stack import UserFactory
 
 READS = ["", "/summary", "/contexts", "/contexts/backend_task_00000", "/registry", "/archive"]
@@ -30,7 +29,7 @@ def test_another_users_job_is_404_everywhere(capi: httpx.Client, make_user: User
     assert capi.get(JOBS, headers=stranger.headers).json()["items"] == []
 
 
-@pytest.mark.parametrize("job_id", [str(uuid.uuid4()), "not-a-uuid"])
+@pytest.mark.parametrize("job_id", [UNKNOWN_ID, "not-a-uuid"])
 def test_unknown_job_is_404(capi: httpx.Client, make_user: UserFactory, job_id: str) -> None:
     user = make_user()
     for suffix in READS:
