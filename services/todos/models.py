@@ -105,12 +105,14 @@ class TodoModel(Base):
             "title",
             postgresql_using="gin",
             postgresql_ops={"title": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},  # migration 0006
         ),
         Index(
             "ix_todos_description_trigrams",
             "description",
             postgresql_using="gin",
             postgresql_ops={"description": "gin_trgm_ops"},
+            postgresql_with={"fastupdate": "off"},  # migration 0006
         ),
         Index("ix_todos_user_status", "user_id", "status", postgresql_where=LIVE),
         Index("ix_todos_tags", "tags", postgresql_using="gin"),
