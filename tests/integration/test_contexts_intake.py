@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import itertools
 import json
 import time
 import uuid
@@ -18,7 +19,7 @@ import msgspec
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -31,10 +32,12 @@ from services.contexts.generation.summary import NO_TASKS_TEXT
 from services.contexts.intake import submission as intake
 from services.contexts.intake.schemas import JobRequest
 from services.contexts.jobs import service as jobs_service
-from services.contexts.jobs.repository import JOBS, TASKS
+from services.contexts.jobs.repository import ANALYZE_AFTER_TASKS, JOBS, TASKS
 from services.contexts.models import OUTBOX, WORK_OUTBOX, Base, JobModel, TaskModel
 from services.contexts.queues import GENERATE_QUEUE, TASK_REQUESTED, TaskRequested
 from services.contexts.settings import ContextsSettings
+from services.contexts.worker import task_store
+from shared.db import driver_connection
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.settings import REPO_ROOT
 from tests.support.database import scratch_database
@@ -160,6 +163,35 @@ async def test_ten_thousand_tasks_are_accepted_quickly(session: AsyncSession) ->
     work = WORK_OUTBOX.c.payload["data"]["job_id"].astext == str(job.job_id)
     assert await count(session, WORK_OUTBOX, work) == 10_000
     assert elapsed < 15, f"intake of 10,000 tasks took {elapsed:.1f}s"
+
+
+async def test_the_worker_reaches_a_new_large_jobs_tasks_by_their_key(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    # The table's statistics as autovacuum leaves them between jobs: they know only the
+    # jobs written so far. A job's worker then reads and writes ten of its tasks at a time.
+    await submit(session, bulk(20))
+    async with engine.connect() as conn:
+        await conn.execute(text("ANALYZE contexts.tasks"))
+    job = await submit(session, bulk(ANALYZE_AFTER_TASKS))
+    keys = [job.job_id] * 10, [f"backend_task_{n:05d}" for n in range(500, 510)]
+    statements = {
+        "load": (task_store._LOAD_TASKS, keys),
+        "record": (task_store._RECORD_TASKS, (*keys, ["# ok"] * 10, [None] * 10, 3)),
+    }
+    async with driver_connection(engine) as conn:
+        for name, (sql, arguments) in statements.items():
+            plan = [row[0] for row in await conn.fetch(f"EXPLAIN {sql}", *arguments)]
+            # Both key columns bound every index scan of the tasks: ten rows read, not all
+            # of the job's.
+            conditions = [
+                condition
+                for scan, condition in itertools.pairwise(plan)
+                if "Index Scan" in scan and "tasks" in scan.split(" on ")[-1]
+            ]
+            shown = "\n".join(plan)
+            assert conditions, f"{name} reads no index of the tasks:\n{shown}"
+            assert all("task_id" in line for line in conditions), f"{name}:\n{shown}"
 
 
 async def test_intake_does_not_hold_up_other_requests(session: AsyncSession) -> None:
