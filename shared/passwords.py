@@ -1,10 +1,15 @@
 """bcrypt password hashing, off the event loop (a cost-12 hash takes ~250 ms).
 
-Hashes run on one thread of their own at a lower CPU priority (nice +10, Linux threads
-have their own): a storm of logins then takes at most one core, and only what CPU the rest
-of the process and the box leave over, instead of stalling every other request. Logins
-queue for that thread meanwhile (~4 a second per process at most); nothing else waits for
-them. Logins scale with the gateway's replicas.
+Hashes run on one thread of their own at the lowest CPU priority (SCHED_IDLE; Linux
+threads have their own), and a process may cap the share of one core that thread takes
+(:func:`set_hashing_share`; the gateway's ``PASSWORD_HASHING_SHARE``, a quarter by
+default): it rests in proportion to the CPU each hash took. A storm of logins, or of
+guessed passwords, then takes a bounded part of the CPU instead of stalling every other
+request; a priority alone does not bound it, since the hashing thread runs whenever the
+request path waits on the network or the database. Logins queue for that thread meanwhile
+(about one a second per process during a storm, at cost 12 on a quarter of a core, less
+on a box with no idle CPU); nothing else waits for them. Logins scale with the gateway's
+replicas.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -33,8 +39,29 @@ HASHING_NICENESS = 10
 _T = TypeVar("_T")
 
 
+class _Pace:
+    """The share of one core hashing may take (:func:`set_hashing_share`; all of it unless
+    set), and when the hashing thread may start its next hash (touched by it only)."""
+
+    share = 1.0
+    resume_at = 0.0
+
+
+def set_hashing_share(share: float) -> None:
+    """At most ``share`` (0 < share <= 1) of one core goes to hashing in this process: after
+    a hash that took t of CPU, the thread rests t * (1 / share - 1) before the next one."""
+    if not 0 < share <= 1:
+        raise ValueError("the hashing share is in (0, 1]")
+    _Pace.share = share
+
+
 def _lower_priority() -> None:
-    # Not permitted, or not Linux: the threads keep the plain priority.
+    # SCHED_IDLE: any other thread that wakes up takes the core at once (a nice value only
+    # weighs the shares, and each hop of a request waited for the hash's time slice).
+    # Not permitted, or not Linux: a nice value, else the plain priority.
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(threading.get_native_id(), os.SCHED_IDLE, os.sched_param(0))
+        return
     with contextlib.suppress(OSError, AttributeError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
@@ -44,8 +71,20 @@ _hashing = ThreadPoolExecutor(
 )
 
 
+def _paced(work: Callable[..., _T], *args: bytes) -> _T:
+    rest = _Pace.resume_at - time.monotonic()
+    if rest > 0:
+        time.sleep(rest)
+    started = time.thread_time()
+    try:
+        return work(*args)
+    finally:
+        spent = time.thread_time() - started
+        _Pace.resume_at = time.monotonic() + spent * (1 / _Pace.share - 1)
+
+
 async def _off_loop(work: Callable[..., _T], *args: bytes) -> _T:
-    return await asyncio.get_running_loop().run_in_executor(_hashing, work, *args)
+    return await asyncio.get_running_loop().run_in_executor(_hashing, _paced, work, *args)
 
 
 def password_length_ok(password: str) -> bool:

@@ -77,6 +77,9 @@ def service_env(database_url: str, jwt_keys: JwtKeys, vhost: Vhost) -> dict[str,
         "LOG_LEVEL": "INFO",
         "DB_POOL_SIZE": "5",
         "RATE_LIMIT": "100000/minute",
+        # The suite registers and logs in hundreds of users one after the other: hashing is
+        # not paced here (its pace is a unit test's, and the login storm a benchmark's).
+        "PASSWORD_HASHING_SHARE": "1",
     }
 
 

@@ -30,6 +30,7 @@ from services.gateway.settings import GatewaySettings
 from shared.body_limit import RouteLimits
 from shared.errors import RateLimited, ServiceUnavailable
 from shared.openapi import ErrorDocs
+from shared.passwords import set_hashing_share
 from shared.platform import BrokerPlugin, DatabasePlugin, ServicePlugin, serve
 from shared.scopes import MCP_PATH
 from shared.settings import load_settings, split_list
@@ -49,6 +50,7 @@ ALLOWED_HEADERS = [
 
 def create_app() -> ASGIApp:
     settings = load_settings(GatewaySettings)
+    set_hashing_share(settings.password_hashing_share)
     service = ServicePlugin(
         settings,
         title="Todo platform API (gateway)",

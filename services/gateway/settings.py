@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from shared.settings import DEV_KEYS_DIR, CommonSettings, is_dev_key_path, key_material
 
 
@@ -14,6 +18,9 @@ class GatewaySettings(CommonSettings, kw_only=True):
     # Rate limits use the `limits` notation ("600/minute", "10/second;600/hour").
     rate_limit: str = "600/minute"
     login_max_failures: int = 5
+    # The share of one core that password hashing (bcrypt, cost 12) may take per process:
+    # what a storm of logins can take from every other request.
+    password_hashing_share: Annotated[float, msgspec.Meta(gt=0, le=1)] = 0.25
     login_failure_window: int = 900
     # Empty: in-memory counters (one replica). Set it so that replicas share counters.
     redis_url: str = ""
