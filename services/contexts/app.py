@@ -50,9 +50,7 @@ def create_app() -> ASGIApp:
     def subscriptions() -> list[Subscription]:
         # Submissions over AMQP are part of this service's work: ready only while consuming.
         return [
-            submit_subscription(
-                settings, database.sessionmaker, service.token_verifier, broker.broker
-            )
+            submit_subscription(settings, database.engine, service.token_verifier, broker.broker)
         ]
 
     @asynccontextmanager

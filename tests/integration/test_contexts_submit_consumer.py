@@ -28,7 +28,6 @@ from services.contexts.intake.consumer import submit_subscription
 from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_QUEUE, SUBMIT_ROUTING_KEY
 from services.contexts.settings import ContextsSettings
 from shared.consumer import REASON_HEADER, Consumer
-from shared.db import make_sessionmaker
 from shared.messaging import connect, dead_letter_queue_name
 from shared.platform import Broker
 from shared.settings import REPO_ROOT
@@ -70,9 +69,7 @@ def issuer(jwt_keys: JwtKeys) -> TokenIssuer:
 def submit_consumer(broker: Broker, engine: AsyncEngine, keys: JwtKeys) -> Consumer:
     """The contexts service's submit consumer on ``broker`` (not started)."""
     verifier = TokenVerifier(keys.public_pem, issuer=ISSUER, audience=AUDIENCE)
-    subscription = submit_subscription(
-        ContextsSettings(), make_sessionmaker(engine), verifier, broker
-    )
+    subscription = submit_subscription(ContextsSettings(), engine, verifier, broker)
     return Consumer(broker.connection, subscription)
 
 

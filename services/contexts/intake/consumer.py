@@ -32,7 +32,7 @@ import logging
 import aio_pika
 import msgspec
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractQueue
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from services.contexts.intake.message import (
     AUTHORIZATION_HEADER,
@@ -57,7 +57,7 @@ from services.contexts.models import PROCESSED_MESSAGES
 from services.contexts.queues import SUBMIT_EXCHANGE, SUBMIT_QUEUE, SUBMIT_ROUTING_KEY
 from services.contexts.settings import ContextsSettings
 from shared.consumer import Delivery, Policy, Refused, Retries, Subscription, claim
-from shared.db import database_check
+from shared.db import database_check, make_sessionmaker
 from shared.errors import ValidationFailed
 from shared.messaging import MalformedMessage, declare_work_queue
 from shared.platform import Broker
@@ -72,11 +72,11 @@ CONCURRENT_SUBMISSIONS = 4
 
 def submit_subscription(
     settings: ContextsSettings,
-    sessionmaker: async_sessionmaker[AsyncSession],
+    engine: AsyncEngine,
     verifier: TokenVerifier,
     broker: Broker,
 ) -> Subscription:
-    intake = Intake(settings, sessionmaker, verifier, broker)
+    intake = Intake(settings, make_sessionmaker(engine), verifier, broker)
     return Subscription(
         SUBMIT_QUEUE,
         intake.handle,
@@ -86,7 +86,7 @@ def submit_subscription(
             concurrency=CONCURRENT_SUBMISSIONS,
             retry_delay=RETRY_DELAY,
             max_retry_delay=MAX_RETRY_DELAY,
-            dependency_up=database_check(sessionmaker.kw["bind"]),
+            dependency_up=database_check(engine),
             redact_headers=(AUTHORIZATION_HEADER,),
         ),
         on_refused=answer_refusal,
