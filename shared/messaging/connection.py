@@ -11,10 +11,12 @@ automatically, which is what the outbox is for.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
+from aio_pika.connection import make_url
 
 # Seconds between reconnection attempts after the broker went away.
 RECONNECT_INTERVAL = 1.0
@@ -27,9 +29,17 @@ async def connect(url: str, *, name: str = "service") -> AbstractRobustConnectio
     A service's process has one, owned by :class:`shared.platform.Broker`; tools and
     tests open their own.
     """
-    return await aio_pika.connect_robust(
-        url,
-        timeout=CONNECT_TIMEOUT,
-        reconnect_interval=RECONNECT_INTERVAL,
+    connection = aio_pika.RobustConnection(
+        make_url(url, reconnect_interval=RECONNECT_INTERVAL),
         client_properties={"connection_name": f"{name}:{os.getpid()}"},
     )
+    try:
+        await connection.connect(timeout=CONNECT_TIMEOUT)
+    except BaseException:
+        # aio_pika.connect_robust drops a connection that failed to connect unclosed: its
+        # finaliser then schedules a close on whatever loop runs the garbage collector,
+        # or on none ("coroutine 'RobustConnection.close' was never awaited").
+        with contextlib.suppress(Exception):
+            await connection.close()
+        raise
+    return connection

@@ -4,6 +4,8 @@ RabbitMQ, each module run in its own scratch vhost."""
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -32,6 +34,7 @@ from shared.messaging import (
     to_message,
 )
 from shared.platform import Broker
+from tests.support.processes import REPO_ROOT, free_port
 from tests.support.rabbit import Vhost, death_reason, get_message, scratch_vhost
 
 
@@ -101,6 +104,38 @@ async def test_a_broker_shares_one_connection_until_it_is_closed(vhost: Vhost) -
     finally:
         await broker.close()
     assert second.is_closed
+
+
+# A connect that fails, then the garbage collector running where no loop runs (a thread,
+# a test's teardown): what a process that could not reach the broker goes through.
+_FAILED_CONNECT = """
+import asyncio, gc, sys, threading
+from shared.messaging import connect
+
+async def main():
+    try:
+        await connect(sys.argv[1], name="tests")
+    except Exception:
+        return
+    sys.exit("connected to a port nothing listens on")
+
+loop = asyncio.new_event_loop()
+loop.run_until_complete(main())
+collector = threading.Thread(target=gc.collect)
+collector.start()
+collector.join()
+"""
+
+
+def test_a_connection_that_could_not_connect_is_closed_not_left_to_the_collector() -> None:
+    url = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+    done = subprocess.run(
+        [sys.executable, "-W", "always", "-c", _FAILED_CONNECT, url],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    # Left open, its finaliser made a close() that nothing could await.
+    assert "never awaited" not in done.stderr
 
 
 async def test_concurrent_first_uses_of_a_broker_open_one_connection(
