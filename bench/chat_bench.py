@@ -25,7 +25,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scratch import scratch_environment, write_results  # noqa: E402
+from scratch import CpuMeter, scratch_environment, write_results  # noqa: E402
 
 from tests.support.processes import start_service  # noqa: E402
 
@@ -104,7 +104,10 @@ def main() -> dict[str, Any]:
             url = gateway.url + "/api/v1/chat"
             print(f"warming up, then {SECONDS:g}s of chat turns with {CONNECTIONS} clients")
             asyncio.run(drive(url, token, min(3.0, SECONDS)))  # warm-up: pools, caches
-            result = asyncio.run(drive(url, token, SECONDS))
+            services = {"chat": chat, "todos": todos, "gateway": gateway}
+            meter = CpuMeter({name: s.process.pid for name, s in services.items()}).start()
+            result: dict[str, Any] = asyncio.run(drive(url, token, SECONDS))
+            result["cpu_ms_per_turn"] = meter.per(result["turns"])
         finally:
             gateway.stop()
             chat.stop()
@@ -120,6 +123,7 @@ def main() -> dict[str, Any]:
         f"{result['turns']:>8.0f}{result['turns_per_second']:>10.1f}{result['p50_ms']:>10.1f}"
         f"{result['p99_ms']:>10.1f}{result['non_2xx']:>10.0f}"
     )
+    print(f"CPU per turn (ms): {result['cpu_ms_per_turn']}")
     return report
 
 

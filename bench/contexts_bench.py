@@ -28,7 +28,13 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scratch import peak_rss_mib, reset_peak_rss, scratch_environment, write_results  # noqa: E402
+from scratch import (  # noqa: E402
+    CpuMeter,
+    peak_rss_mib,
+    reset_peak_rss,
+    scratch_environment,
+    write_results,
+)
 
 from contexts_cli.progress import REFRESH_INTERVAL  # noqa: E402
 from services.contexts.generation.planned_task import KINDS  # noqa: E402
@@ -81,10 +87,14 @@ async def settle(database_url: str) -> None:
         await connection.close()
 
 
-def run_job(contexts: ServiceProcess, token: str, body: dict[str, Any]) -> dict[str, float]:
+def run_job(
+    token: str, body: dict[str, Any], contexts: ServiceProcess, **workers: ServiceProcess
+) -> dict[str, Any]:
     """Submit ``body`` (on a settled database) and wait until the job is finished; the
-    timings."""
+    timings, and the CPU per task of the processes, PostgreSQL and RabbitMQ."""
     asyncio.run(settle(contexts.env["DATABASE_URL"]))
+    pids = {"contexts": contexts.process.pid} | {n: w.process.pid for n, w in workers.items()}
+    meter = CpuMeter(pids).start()
     headers = {"Authorization": f"Bearer {token}"}
     with httpx.Client(base_url=contexts.url, headers=headers, timeout=300) as api:
         started = time.perf_counter()
@@ -106,10 +116,11 @@ def run_job(contexts: ServiceProcess, token: str, body: dict[str, Any]) -> dict[
         "seconds": round(total, 2),
         "intake_seconds": round(intake, 2),
         "tasks_per_second": round(job["done"] / total, 1),
+        "cpu_ms_per_task": meter.per(job["done"]),
     }
 
 
-async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
+async def yardstick(amqp_url: str, count: int) -> dict[str, Any]:
     """Publish and consume ``count`` task messages with aio-pika alone."""
     connection = await aio_pika.connect(amqp_url)
     async with connection:
@@ -128,6 +139,7 @@ async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
             )
             for n in range(count)
         ]
+        meter = CpuMeter(this_process=True).start()  # the broker and this client
         started = time.perf_counter()
         for chunk in range(0, count, 100):
             await asyncio.gather(
@@ -151,10 +163,12 @@ async def yardstick(amqp_url: str, count: int) -> dict[str, float]:
                 if received == count:
                     break
         consumed = time.perf_counter() - started
+        cpu = meter.per(count)
     return {
         "publish_per_second": round(count / published, 1),
         "consume_per_second": round(count / consumed, 1),
         "round_trip_seconds": round(published + consumed, 2),
+        "cpu_ms_per_message": cpu,
     }
 
 
@@ -193,7 +207,7 @@ def main() -> dict[str, Any]:
             for count in SERIES:
                 for process in (contexts, first_worker):
                     reset_peak_rss(process.process.pid)
-                run = run_job(contexts, token, job(count))
+                run = run_job(token, job(count), contexts, worker=first_worker)
                 run["contexts_peak_rss_mib"] = round(peak_rss_mib(contexts.process.pid), 1)
                 run["worker_peak_rss_mib"] = round(peak_rss_mib(first_worker.process.pid), 1)
                 series[count] = run
@@ -201,10 +215,12 @@ def main() -> dict[str, Any]:
                     f"{count:>6} tasks, 1 worker: {run['seconds']:>8.2f} s, peak RSS contexts "
                     f"{run['contexts_peak_rss_mib']} MiB, worker {run['worker_peak_rss_mib']} MiB"
                 )
-            one = series[TASKS] if TASKS in series else run_job(contexts, token, body)
+            one = series.get(TASKS) or run_job(token, body, contexts, worker=first_worker)
             print(f"1 worker:  {one['seconds']:>8.2f} s  {one['tasks_per_second']:>8.1f} tasks/s")
-            processes.append(start_service("worker", worker, worker_env, work))  # a second one
-            two = run_job(contexts, token, body)
+            print(f"CPU per task (ms): {one['cpu_ms_per_task']}")
+            second_worker = start_service("worker", worker, worker_env, work)
+            processes.append(second_worker)
+            two = run_job(token, body, contexts, worker=first_worker, worker_2=second_worker)
             print(f"2 workers: {two['seconds']:>8.2f} s  {two['tasks_per_second']:>8.1f} tasks/s")
         finally:
             for process in reversed(processes):
@@ -212,7 +228,8 @@ def main() -> dict[str, Any]:
         raw = asyncio.run(yardstick(vhost.url, TASKS))
     print(
         f"aio-pika alone: publish {raw['publish_per_second']:.0f}/s, "
-        f"consume {raw['consume_per_second']:.0f}/s"
+        f"consume {raw['consume_per_second']:.0f}/s; CPU per message (ms): "
+        f"{raw['cpu_ms_per_message']}"
     )
     result = {
         "scenario": f"context-generation job of {TASKS} tasks, submit -> completed",

@@ -23,7 +23,7 @@ import httpx
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scratch import cpu_seconds, scratch_environment, write_results  # noqa: E402
+from scratch import CpuMeter, scratch_environment, write_results  # noqa: E402
 from yardstick_app import ITEM_ID  # noqa: E402
 
 from tests.support.processes import ServiceProcess, start_service  # noqa: E402
@@ -54,18 +54,17 @@ def figures(process: subprocess.Popen[str]) -> dict[str, float]:
     return json.loads(output)
 
 
-def measure(url: str, headers: list[str], *servers: ServiceProcess) -> dict[str, float]:
-    """Load ``url``; with it, the CPU milliseconds per request each of ``servers`` spent."""
+def measure(url: str, headers: list[str], *servers: ServiceProcess) -> dict[str, Any]:
+    """Load ``url``; with it, the CPU milliseconds per request of ``servers``, PostgreSQL
+    and RabbitMQ (``cpu_ms_per_request``)."""
     figures(load(url, min(3.0, SECONDS), headers=headers))  # warm-up: pools, caches
-    before = [cpu_seconds(server.process.pid) for server in servers]
-    result = figures(load(url, SECONDS, headers=headers))
-    for server, spent in zip(servers, before, strict=True):
-        used = cpu_seconds(server.process.pid) - spent
-        result[f"{server.name}_cpu_ms_per_request"] = used * 1000 / result["requests"]
+    meter = CpuMeter({server.name: server.process.pid for server in servers}).start()
+    result: dict[str, Any] = figures(load(url, SECONDS, headers=headers))
+    result["cpu_ms_per_request"] = meter.per(result["requests"])
     return result
 
 
-def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
+def median_run(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The run with the median throughput (of an even number, the lower middle one)."""
     ordered = sorted(runs, key=lambda run: run["requests_per_second"])
     return ordered[(len(ordered) - 1) // 2]

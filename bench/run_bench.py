@@ -152,14 +152,43 @@ def sse_rows(sse: dict[str, Any]) -> list[Row]:
     ]
 
 
-def print_table(rows: list[Row]) -> None:
-    print(f"\nSummary ({machine()})\n")
-    print("| path | figure | ratio | target | holds |")
-    print("|---|---|---:|---|---|")
+def cpu_rows(http: dict[str, Any], chat: dict[str, Any], jobs: dict[str, Any]) -> list[Row]:
+    """Where the CPU goes: milliseconds of the whole box's CPU per request, turn or task,
+    and that as a multiple of its yardstick's (a rate target of r allows about 1/r of it
+    when both use the same CPU)."""
+
+    def row(path: str, cpu: dict[str, float], yardstick: float, allows: str) -> Row:
+        parts = ", ".join(f"{name} {ms:.2f}" for name, ms in cpu.items() if name != "total")
+        return Row(path, f"{cpu['total']:.2f} ms ({parts})", cpu["total"] / yardstick, allows, None)
+
+    request = http["yardstick"]["cpu_ms_per_request"]
+    message = jobs["aio_pika_yardstick"]["cpu_ms_per_message"]
+    return [
+        row("yardstick request", request, request["total"], ""),
+        row("todos GET direct", http["todos_direct"]["cpu_ms_per_request"], request["total"],
+            "<= 1.5 (0.65)"),
+        row("the same through the gateway", http["todos_via_gateway"]["cpu_ms_per_request"],
+            request["total"], "<= 2.5 (0.40)"),
+        row("chat turn", chat["result"]["cpu_ms_per_turn"], request["total"], "<= 20 (0.05)"),
+        row("aio-pika alone: a message published and consumed", message, message["total"], ""),
+        row("context task, 1 worker", jobs["one_worker"]["cpu_ms_per_task"], message["total"],
+            "<= 2 (0.5)"),
+    ]  # fmt: skip
+
+
+SUMMARY_COLUMNS = ("path", "figure", "ratio", "target", "holds")
+CPU_COLUMNS = ("unit", "CPU", "x its yardstick", "what the rate target allows")
+
+
+def print_table(rows: list[Row], title: str, columns: tuple[str, ...] = SUMMARY_COLUMNS) -> None:
+    print(f"\n{title}\n")
+    print("| " + " | ".join(columns) + " |")
+    print("|" + "|".join("---:" if n == 2 else "---" for n in range(len(columns))) + "|")
     for row in rows:
         ratio = "" if row.ratio is None else f"{row.ratio:.3f}"
         holds = "" if row.holds is None else ("yes" if row.holds else "NO")
-        print(f"| {row.path} | {row.figure} | {ratio} | {row.target} | {holds} |")
+        cells = (row.path, row.figure, ratio, row.target, holds)[: len(columns)]
+        print("| " + " | ".join(cells) + " |")
 
 
 def main() -> int:
@@ -169,9 +198,12 @@ def main() -> int:
     lists = list_scaling_bench.main()
     sse = sse_bench.main()
     rows = summary(http, chat, jobs) + scaling_rows(lists) + sse_rows(sse)
-    print_table(rows)
+    cpu = cpu_rows(http, chat, jobs)
+    print_table(rows, f"Summary ({machine()})")
+    print_table(cpu, "Where the CPU goes (ms of CPU per unit, whole box)", CPU_COLUMNS)
     report = {
         "summary": [asdict(row) for row in rows],
+        "cpu": [asdict(row) for row in cpu],
         "http": http,
         "chat": chat,
         "contexts": jobs,

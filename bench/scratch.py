@@ -7,14 +7,16 @@ folder for the processes' logs; and one place that writes the results.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import platform
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -65,15 +67,72 @@ def scratch_environment(name: str, **settings: str) -> Iterator[Scratch]:
 
 def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) of a process and its children (granian's worker)."""
-    tick = os.sysconf("SC_CLK_TCK")
+    return sum(_cpu_of(task) for task in process_tree(pid))
+
+
+def command_cpu_seconds(command: str) -> float:
+    """CPU time of every process named ``command`` (the machine's PostgreSQL, RabbitMQ)."""
     total = 0.0
-    for task in process_tree(pid):
-        try:
-            fields = Path(f"/proc/{task}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _command_of(int(entry.name)) == command:
+            total += _cpu_of(int(entry.name))
     return total
+
+
+def _stat(pid: int) -> tuple[str, list[str]] | None:
+    """(command name, the fields after it) of ``/proc/<pid>/stat``; None once it is gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    head, _, rest = text.rpartition(")")
+    return head.partition("(")[2], rest.split()
+
+
+def _command_of(pid: int) -> str | None:
+    stat = _stat(pid)
+    return None if stat is None else stat[0]
+
+
+def _cpu_of(pid: int) -> float:
+    stat = _stat(pid)
+    if stat is None:
+        return 0.0
+    fields = stat[1]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# The machine's servers every path uses, by command name. Their CPU is read whole: whatever
+# else uses them during a measurement (a dev instance, autovacuum) counts too.
+SHARED_SERVERS = {"postgres": "postgres", "rabbitmq": "beam.smp"}
+
+
+class CpuMeter:
+    """The CPU the parts of the box spend on a piece of work, per unit of it: our processes
+    (name -> pid, with their children), PostgreSQL and RabbitMQ, and ``this_process`` (a
+    benchmark's own client) when asked. Read twice: :meth:`start`, then :meth:`per`."""
+
+    def __init__(self, processes: dict[str, int] | None = None, *, this_process: bool = False):
+        self.parts: dict[str, Callable[[], float]] = {
+            name: functools.partial(cpu_seconds, pid) for name, pid in (processes or {}).items()
+        }
+        for name, command in SHARED_SERVERS.items():
+            self.parts[name] = functools.partial(command_cpu_seconds, command)
+        if this_process:
+            self.parts["client"] = time.process_time
+        self.started: dict[str, float] = {}
+
+    def start(self) -> CpuMeter:
+        self.started = {name: read() for name, read in self.parts.items()}
+        return self
+
+    def per(self, units: float) -> dict[str, float]:
+        """Milliseconds of CPU per unit for each part, and their ``total``."""
+        spent = {
+            name: (read() - self.started[name]) * 1000 / units for name, read in self.parts.items()
+        }
+        spent["total"] = sum(spent.values())
+        return {name: round(ms, 3) for name, ms in spent.items()}
 
 
 def process_tree(pid: int) -> list[int]:
