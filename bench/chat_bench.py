@@ -6,6 +6,10 @@ their own conversation (ten todos to list, so each turn runs a tool call against
 service and stores three messages) for BENCH_CHAT_SECONDS. Prints turns/s, p50 and p99 and
 writes them to bench/results/. The driver is an aiohttp client in this process: a turn
 costs milliseconds, far above what the client adds. The API rate limit is lifted.
+
+With it, where a turn's CPU goes (each process, PostgreSQL, RabbitMQ), and the MCP
+yardstick: the SDK's client calling the SDK's server alone (``mcp_yardstick_app.py``),
+what one tool call costs before the product does anything.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from typing import Any
 
 import aiohttp
 import httpx
+from mcp import Client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import LATEST_PROTOCOL_VERSION
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -78,6 +85,45 @@ async def drive(url: str, token: str, seconds: float) -> dict[str, float]:
     }
 
 
+async def mcp_client_loop(url: str, deadline: float) -> int:
+    """One client's calls of the MCP yardstick's tool in one open session until ``deadline``."""
+    calls = 0
+    async with Client(streamable_http_client(url), mode=LATEST_PROTOCOL_VERSION) as client:
+        await client.list_tools()  # the session learns the output schema it checks against
+        while time.monotonic() < deadline:
+            result = await client.call_tool("list_items", {})
+            if result.is_error or not result.structured_content:
+                raise RuntimeError(f"the MCP yardstick's tool failed: {result}")
+            calls += 1
+    return calls
+
+
+async def drive_mcp(url: str, seconds: float) -> dict[str, float]:
+    started = time.monotonic()
+    deadline = started + seconds
+    runs = await asyncio.gather(*(mcp_client_loop(url, deadline) for _ in range(CONNECTIONS)))
+    elapsed = time.monotonic() - started
+    return {"calls": float(sum(runs)), "calls_per_second": sum(runs) / elapsed}
+
+
+def mcp_yardstick(env: dict[str, str], work: Path) -> dict[str, Any]:
+    """The SDK alone: ``bench/mcp_yardstick_app.py`` called by the SDK's client."""
+    server = start_service("mcp-yardstick", "bench.mcp_yardstick_app:create_app", env, work)
+    try:
+        url = server.url + "/mcp"
+        asyncio.run(drive_mcp(url, min(3.0, SECONDS)))  # warm-up
+        meter = CpuMeter({"server": server.process.pid}, this_process=True).start()
+        result: dict[str, Any] = asyncio.run(drive_mcp(url, SECONDS))
+        result["cpu_ms_per_call"] = meter.per(result["calls"])
+    finally:
+        server.stop()
+    print(
+        f"MCP alone: {result['calls_per_second']:.0f} tool calls/s; CPU per call (ms): "
+        f"{result['cpu_ms_per_call']}"
+    )
+    return result
+
+
 def main() -> dict[str, Any]:
     # OPENAI_API_KEY empty: the offline engine.
     with scratch_environment("chat", OPENAI_API_KEY="", LOG_LEVEL="WARNING") as scratch:
@@ -112,11 +158,13 @@ def main() -> dict[str, Any]:
             gateway.stop()
             chat.stop()
             todos.stop()
+        mcp_alone = mcp_yardstick(env, work)
     report = {
         "scenario": f"POST /api/v1/chat {MESSAGE!r} (offline engine) through the gateway",
         "clients": CONNECTIONS,
         "seconds": SECONDS,
         "result": result,
+        "mcp_yardstick": mcp_alone,
     }
     print(f"{'turns':>8}{'turns/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'non-2xx':>10}")
     print(
