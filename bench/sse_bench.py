@@ -42,7 +42,7 @@ import aiohttp
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from scratch import cpu_seconds, process_tree, scratch_environment, write_results  # noqa: E402
+from scratch import CpuMeter, process_tree, scratch_environment, write_results  # noqa: E402
 
 from shared.tokens import TokenIssuer  # noqa: E402
 from tests.support.processes import start_service  # noqa: E402
@@ -178,14 +178,13 @@ async def drive(base_url: str, issuer: TokenIssuer, gateway_pid: int) -> dict[st
         await asyncio.sleep(SETTLE)
         rss["open"] = rss_mib(gateway_pid)
         print(f"{CONNECTIONS} streams open in {open_seconds:.1f} s; measuring {CHANGES} changes")
-        gateway_cpu, client_cpu = cpu_seconds(gateway_pid), time.process_time()
+        meter = CpuMeter({"gateway": gateway_pid}, this_process=True).start()
         done: list[tuple[str, float, float]] = []
         for first in range(0, CHANGES, PARALLEL):  # user i % users makes change i
             batch = [(tokens[i % users], streams_of[i % users], f"change {i}") for i in
                      range(first, min(first + PARALLEL, CHANGES))]  # fmt: skip
             done += await asyncio.gather(*(change(api, streams, *job) for job in batch))
-        gateway_cpu = cpu_seconds(gateway_pid) - gateway_cpu
-        client_cpu = time.process_time() - client_cpu
+        cpu = meter.per(len(done))
         await asyncio.sleep(0.5)  # late or misdelivered events
         ended_early = streams.ended_early
         rss["after_changes"] = rss_mib(gateway_pid)
@@ -227,8 +226,7 @@ async def drive(base_url: str, issuer: TokenIssuer, gateway_pid: int) -> dict[st
         "misdelivered": misdelivered,
         "duplicates": duplicates,
         "streams_ended_early": ended_early,
-        "gateway_cpu_ms_per_change": round(gateway_cpu * 1000 / len(done), 2),
-        "client_cpu_ms_per_change": round(client_cpu * 1000 / len(done), 2),
+        "cpu_ms_per_change": cpu,
     }
 
 
