@@ -82,7 +82,7 @@ k8s-validate: install ## Render every Kubernetes overlay and validate it offline
 image: ## Build the container image (needs a Docker engine): todo-platform:dev
 	docker build -f deploy/Dockerfile -t todo-platform:dev .
 
-.PHONY: bench bench-http bench-chat bench-lists bench-contexts bench-sse
+.PHONY: bench bench-http bench-chat bench-lists bench-contexts bench-sse bench-reminders
 bench: install services ## Every benchmark in one run, as ratios to its yardstick; summary + bench/results/latest.json
 	$(RUN) python bench/run_bench.py
 
@@ -100,6 +100,9 @@ bench-contexts: install services ## A 10,000-task contexts job with one and two 
 
 bench-sse: install services ## 1,000 open event streams on one gateway: memory, change-to-event delay
 	$(RUN) python bench/sse_bench.py
+
+bench-reminders: install services ## Reminder lag, remind_at to the event on the stream (BENCH_GATEWAY_URL=http://127.0.0.1:8000: against `make run`)
+	$(RUN) python bench/reminder_bench.py
 
 .PHONY: clean
 clean: ## Remove the virtualenv and caches (keeps .keys/)

@@ -3,9 +3,10 @@
 Runs the HTTP benchmark (``http_bench.py``: the Litestar + asyncpg yardstick, a todo read
 directly and through the gateway, the same during a login storm), the chat turn
 (``chat_bench.py``), the context job (``contexts_bench.py``, whose yardstick is aio-pika
-alone), the list scaling series (``list_scaling_bench.py``) and 1,000 open event streams
-(``sse_bench.py``), then prints one summary table with the targets and writes every figure
-to ``bench/results/latest.json``. Absolute figures move by ±50% between machines of the
+alone), the list scaling series (``list_scaling_bench.py``), 1,000 open event streams
+(``sse_bench.py``) and reminders coming due (``reminder_bench.py``), then prints one
+summary table with the targets and writes every figure to ``bench/results/latest.json``.
+Absolute figures move by ±50% between machines of the
 same kind, so only ratios measured in the same run are compared with targets.
 """
 
@@ -23,6 +24,7 @@ import chat_bench
 import contexts_bench
 import http_bench
 import list_scaling_bench
+import reminder_bench
 import sse_bench
 from scratch import machine, write_results
 
@@ -153,6 +155,22 @@ def sse_rows(sse: dict[str, Any]) -> list[Row]:
     ]
 
 
+def reminder_rows(reminders: dict[str, Any]) -> list[Row]:
+    """Reminders: from each one's time to its event on the owner's stream."""
+    lost = reminders["missed"] + reminders["duplicates"] + reminders["foreign"]
+    return [
+        Row(
+            f"{reminders['reminders']} reminders, {reminders['gap_seconds']} s apart, "
+            "remind_at to the event on the stream (two todos replicas)",
+            f"p50 {reminders['lag_p50_ms']} ms, p99 {reminders['lag_p99_ms']} ms, "
+            f"max {reminders['lag_max_ms']} ms; missed or doubled: {lost}",
+            None,
+            f"<= {reminder_bench.BOUND:.0f} s, each once",
+            lost == 0 and reminders["over_bound"] == 0,
+        )
+    ]
+
+
 def cpu_rows(http: dict[str, Any], chat: dict[str, Any], jobs: dict[str, Any]) -> list[Row]:
     """Where the CPU goes: milliseconds of CPU per request, turn or task over the whole box
     (our processes, PostgreSQL, RabbitMQ; not the load generator), that as a multiple of
@@ -210,7 +228,10 @@ def main() -> int:
     jobs = contexts_bench.main()
     lists = list_scaling_bench.main()
     sse = sse_bench.main()
-    rows = summary(http, chat, jobs) + scaling_rows(lists) + sse_rows(sse)
+    reminders = reminder_bench.main()
+    rows = (
+        summary(http, chat, jobs) + scaling_rows(lists) + sse_rows(sse) + reminder_rows(reminders)
+    )
     cpu = cpu_rows(http, chat, jobs)
     print_table(rows, f"Summary ({machine()})")
     print_table(cpu, "Where the CPU goes (ms of CPU per unit, whole box)", CPU_COLUMNS)
@@ -222,6 +243,7 @@ def main() -> int:
         "contexts": jobs,
         "lists": lists,
         "event_streams": sse,
+        "reminders": reminders,
     }
     write_results("bench", report, latest=True)
     return 0

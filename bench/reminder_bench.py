@@ -1,0 +1,154 @@
+"""Reminder firing lag (`make bench-reminders`): from a reminder's `remind_at` to its
+`todos.todo.reminder_due` event read on the owner's live stream, through the gateway.
+
+By default against a stack of its own: two todos processes (each runs the reminder
+scheduler, as replicas do) and a gateway on a scratch database and RabbitMQ vhost. With
+BENCH_GATEWAY_URL (``http://127.0.0.1:8000`` is the stack ``make run`` starts) against that
+stack instead. Either way it registers a user of its own through the API, opens the user's
+stream, then creates BENCH_REMINDERS (150) todos whose reminders come due one after the
+other, BENCH_REMINDER_GAP (0.1 s) apart, starting LEAD seconds later; half of them by
+``remind_at``, half by ``remind_before`` a due date. Figures: the lag of each (arrival on
+the stream - ``remind_at``, both read from this machine's clock) as p50/p99/max, and the
+reminders that never came, came twice or came ``late``. The documented bound is 2 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import statistics
+import sys
+import time
+import uuid
+from contextlib import ExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from scratch import scratch_environment, write_results  # noqa: E402
+
+from tests.support.event_stream import SseReader, open_stream  # noqa: E402
+from tests.support.processes import start_service  # noqa: E402
+from tests.support.rabbit import scratch_vhost  # noqa: E402
+
+GATEWAY_URL = os.environ.get("BENCH_GATEWAY_URL")
+REMINDERS = int(os.environ.get("BENCH_REMINDERS", "150"))
+GAP = float(os.environ.get("BENCH_REMINDER_GAP", "0.1"))
+LEAD = 5.0  # seconds from the start to the first reminder: time to create them all
+BOUND = 2.0  # the documented lag (docs/messaging.md)
+WAIT_AFTER = 10.0  # after the last reminder's time, how long to wait for stragglers
+EVENT = "todos.todo.reminder_due"
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+async def user_headers(api: httpx.AsyncClient) -> dict[str, str]:
+    """A new user's Authorization header, registered and logged in through the API."""
+    account = {"email": f"reminders-{uuid.uuid4().hex[:10]}@example.com", "password": "x" * 12}
+    for path, expected in (("/api/v1/auth/register", 201), ("/api/v1/auth/login", 200)):
+        answer = await api.post(path, json=account)
+        if answer.status_code != expected:
+            raise RuntimeError(f"{path}: {answer.status_code} {answer.text}")
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def arm(api: httpx.AsyncClient, headers: dict[str, str], first: datetime) -> dict[str, str]:
+    """The todos, reminder i due at ``first + i * GAP``; their remind_at by id."""
+    armed = {}
+    for i in range(REMINDERS):
+        at = first + timedelta(seconds=i * GAP)
+        reminder = (
+            {"remind_at": iso(at)}
+            if i % 2 == 0
+            else {"due_at": iso(at + timedelta(minutes=10)), "remind_before": "PT10M"}
+        )
+        answer = await api.post("/api/v1/todos", json={"title": f"r{i}", **reminder},
+                                headers=headers)  # fmt: skip
+        if answer.status_code != 201:  # e.g. 400: its time passed before it could be set
+            raise RuntimeError(f"POST /api/v1/todos: {answer.status_code} {answer.text}")
+        todo = answer.json()
+        armed[todo["id"]] = todo["remind_at"]
+    if datetime.now(UTC) >= first:
+        raise RuntimeError(f"creating {REMINDERS} todos took longer than {LEAD} s")
+    return armed
+
+
+async def collect(stream: SseReader, until: float) -> list[tuple[dict[str, Any], float]]:
+    """Every reminder event read until ``until`` (epoch), with its arrival (epoch)."""
+    found = []
+    while (left := until - time.time()) > 0:
+        try:
+            frame = await stream.next_event(timeout=left)
+        except TimeoutError:
+            break
+        if frame.event == EVENT:
+            found.append((frame.json()["data"], time.time()))
+    return found
+
+
+async def measure(gateway_url: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as api:
+        headers = await user_headers(api)
+        async with open_stream(gateway_url, headers) as stream:
+            first = datetime.now(UTC) + timedelta(seconds=LEAD)
+            listening = asyncio.create_task(
+                collect(stream, first.timestamp() + REMINDERS * GAP + WAIT_AFTER)
+            )
+            armed = await arm(api, headers, first)
+            events = await listening
+    arrivals: dict[str, list[float]] = {}
+    for data, arrived in events:
+        lag = arrived - datetime.fromisoformat(data["remind_at"]).timestamp()
+        arrivals.setdefault(data["id"], []).append(lag)
+    lags = sorted(lag for todo_id in armed for lag in arrivals.get(todo_id, [])[:1])
+    p99 = statistics.quantiles(lags, n=100, method="inclusive")[98] if len(lags) > 1 else None
+    return {
+        "gateway": gateway_url,
+        "reminders": REMINDERS,
+        "gap_seconds": GAP,
+        "lag_p50_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
+        "lag_p99_ms": round(p99 * 1000, 1) if p99 is not None else None,
+        "lag_max_ms": round(lags[-1] * 1000, 1) if lags else None,
+        "over_bound": sum(lag > BOUND for lag in lags),
+        "missed": sum(todo_id not in arrivals for todo_id in armed),
+        "duplicates": sum(len(found) - 1 for found in arrivals.values()),
+        "foreign": sum(todo_id not in armed for todo_id in arrivals),
+        "late": sum(data["late"] for data, _ in events),
+    }
+
+
+def main() -> dict[str, Any]:
+    if GATEWAY_URL:
+        return asyncio.run(measure(GATEWAY_URL))
+    with ExitStack() as stack:
+        vhost = stack.enter_context(scratch_vhost("tp_bench"))
+        scratch = stack.enter_context(
+            scratch_environment("reminders", AMQP_URL=vhost.url, LOG_LEVEL="WARNING")
+        )
+        env, work = scratch.env, scratch.work
+        replicas = []
+        for _ in range(2):
+            replicas.append(start_service("todos", "services.todos.app:create_app", env, work))
+            stack.callback(replicas[-1].stop)
+        gateway_env = {**env, "TODOS_URL": replicas[0].url}
+        gateway = start_service("gateway", "services.gateway.app:create_app", gateway_env, work)
+        stack.callback(gateway.stop)
+        return asyncio.run(measure(gateway.url))
+
+
+if __name__ == "__main__":
+    report = main()
+    print(
+        f"{report['reminders']} reminders {report['gap_seconds']} s apart, via {report['gateway']}:"
+        f" lag p50 {report['lag_p50_ms']} ms, p99 {report['lag_p99_ms']} ms,"
+        f" max {report['lag_max_ms']} ms; over {BOUND:.0f} s: {report['over_bound']},"
+        f" missed {report['missed']}, twice {report['duplicates']}, late {report['late']}"
+    )
+    write_results("reminders", report)
