@@ -108,7 +108,6 @@ LISTING: list[tuple[str, Intent]] = [
             label="pending tasks due today",
         ),
     ),
-    ("what's overdue", ListTasks("pending", due_before=NOW, label="overdue tasks")),
 ]
 
 CHANGING: list[tuple[str, Intent]] = [

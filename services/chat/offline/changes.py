@@ -110,16 +110,16 @@ def repeat(match: re.Match[str], now: datetime) -> Intent | None:
 
 
 def remind(match: re.Match[str], now: datetime) -> Intent | None:
-    """ "remind me about task 2 tomorrow at 9", "remind me 30 minutes before" (the task the
-    conversation is about)."""
+    """ "remind me about task 2 tomorrow at 9", "remind me 30 minutes before task 2", or
+    without a task, "remind me 30 minutes before" (the task the conversation is about)."""
+    refs = _one_target(match)
+    if refs is None:
+        return None
     if match.groupdict().get("ahead"):
         before = iso_duration(match.group("ahead"))
-        return Remind(TaskRef(), before=before) if before else None
-    refs = task_refs(match.group("target"))
+        return Remind(refs[0], before=before) if before else None
     when = find_when(match.group("value"), now)
-    if refs is None or len(refs) != 1 or when is None:
-        return None
-    return Remind(refs[0], at=when.at)
+    return Remind(refs[0], at=when.at) if when else None
 
 
 def stop_repeat(match: re.Match[str], _now: datetime) -> Intent | None:
@@ -128,8 +128,15 @@ def stop_repeat(match: re.Match[str], _now: datetime) -> Intent | None:
 
 
 def skip(match: re.Match[str], _now: datetime) -> Intent | None:
-    refs = task_refs(match.group("target"))
-    return Skip(refs[0]) if refs is not None and len(refs) == 1 else None
+    refs = _one_target(match)
+    return Skip(refs[0]) if refs is not None else None
+
+
+def _one_target(match: re.Match[str]) -> tuple[TaskRef, ...] | None:
+    """The one task the match names; "it" (an empty reference) when it names none."""
+    target = match.groupdict().get("target")
+    refs = task_refs(target) if target is not None else (TaskRef(),)
+    return refs if refs is not None and len(refs) == 1 else None
 
 
 def tag(match: re.Match[str], _now: datetime) -> Intent | None:

@@ -161,6 +161,8 @@ class _Handler(Scheduling):
             arguments["due_before"] = intent.due_before.isoformat()
         if intent.due_after:
             arguments["due_after"] = intent.due_after.isoformat()
+        if intent.overdue:
+            arguments["overdue"] = True
         result = await self.tools.call("list_tasks", arguments)
         if "error" in result:
             return replies.refused("list_tasks", result)

@@ -80,14 +80,14 @@ ORDINALS = {
 
 _LIST_WORDS = (
     r"(?=.*(?:#[a-z]|\b(?:tasks?|todos?|to-?dos?|list|pending|open|left|remaining|outstanding|done|"
-    r"completed?|finish(?:ed)?|accomplished|due|overdue|priority|urgent|everything|agenda|"
+    r"completed?|finish(?:ed)?|accomplished|due|overdue|late|priority|urgent|everything|agenda|"
     r"on\s+my\s+plate|to\s+do|items?)\b))"
 )
 LIST = (
     r"^(?:show|list|display|view|see|give|get(?!\s+rid)|tell|print|fetch|pull\s+up)\b"
     + _LIST_WORDS,
     r"^(?:what|what'?s|what\s+is|what\s+are|which|how\s+many|do\s+i\s+have|have\s+i|did\s+i|"
-    r"is\s+there|are\s+there|any|anything)\b" + _LIST_WORDS,
+    r"is\s+there|are\s+there|is\s+anything|any|anything)\b" + _LIST_WORDS,
     r"^(?:my\s+|all\s+(?:my\s+)?)?(?:pending\s+|open\s+|completed\s+|done\s+|finished\s+|"
     r"overdue\s+|urgent\s+|(?:high|low)\s+priority\s+)?(?:tasks|todos|to-?dos|(?:to-?do\s+)?list)$",
     r"^(?:pending|completed|overdue|everything)$",
@@ -101,6 +101,12 @@ COMPLETED_WORDS = re.compile(
     r"\b(?:completed?|done|finish(?:ed)?|accomplished|achieved|(?:ticked|checked)\s+off)\b", _I
 )
 OVERDUE = re.compile(r"\b(?:overdue|late|past\s+due|missed)\b", _I)
+# "what do I have tomorrow": a day's agenda without a word saying tasks; ``rest`` must be a
+# date phrase (with a few words around it) or nothing.
+AGENDA = (r"^what(?:\s+do\s+i\s+have|\s+have\s+i\s+got|\s+is\s+on|'?s\s+on)\b(?P<rest>.*)$",)
+AGENDA_WORDS = re.compile(
+    r"\b(?:planned|scheduled|lined\s+up|coming\s+up|going\s+on|on|for|up)\b", _I
+)
 
 # -- changing a task ------------------------------------------------------------------
 
@@ -138,13 +144,27 @@ BEFORE = re.compile(
     r"(?:\s+(?:it(?:'s|\s+is)?\s+due|it|that|the\s+deadline|hand))?\b",
     _I,
 )
+_IS_DUE = r"(?:\s*(?:'s|\s+is)\s+due|\s+(?:is\s+)?due)?"
 REMIND = (
     rf"^remind\s+me\s+(?:about|of)\s+{_TARGET}\s+(?P<value>(?:at|on|in|tomorrow|today|tonight|"
     rf"next|this)\b.*)$",
     rf"^remind\s+me\s+{_AHEAD}\s+(?:before|ahead|earlier)"
     r"(?:\s+(?:it(?:'s|\s+is)?\s+due|that|it))?$",
+    # "remind me 30 minutes before task 2", "remind me about task 2 an hour before".
+    rf"^remind\s+me\s+{_AHEAD}\s+(?:before|ahead\s+of|prior\s+to)\s+(?!to\b){_TARGET}{_IS_DUE}$",
+    rf"^remind\s+me\s+(?:about|of)\s+{_TARGET}\s+{_AHEAD}\s+(?:before|ahead|earlier)"
+    rf"(?:\s+(?:it|that){_IS_DUE}|\s+the\s+deadline)?$",
 )
-SKIP = (rf"^skip\s+{_TARGET}(?:\s+(?:this|next)\s+(?:time|once|week|month|one))?$",)
+# "skip the next occurrence of task 3", "skip this week's task 3", "skip the next one".
+_OCCURRENCE = (
+    r"(?:the\s+|its\s+)?(?:next|upcoming|coming|current)\s+"
+    r"(?:occurrence|one|instance|time|repetition|recurrence)"
+)
+SKIP = (
+    rf"^skip\s+{_OCCURRENCE}(?:\s+(?:of|for)\s+{_TARGET})?$",
+    rf"^skip\s+(?:this|next)\s+(?:week|month|year)'s\s+{_TARGET}$",
+    rf"^skip\s+{_TARGET}(?:'s\s+{_OCCURRENCE}|\s+(?:this|next)\s+(?:time|once|week|month|one))?$",
+)
 DEPRIORITISE = (rf"^(?:de-?prioriti[sz]e|lower\s+the\s+priority\s+of)\s+{_TARGET}$",)
 _FIELD = r"(?P<field>title|name|priority|due\s+date|due|deadline|date|time)"
 UPDATE = (

@@ -45,6 +45,7 @@ class ListTasks:
     due_before: datetime | None = None
     due_after: datetime | None = None
     label: str = "tasks"
+    overdue: bool = False  # only pending tasks already past due, by the todos service's clock
 
 
 @dataclass(frozen=True)

@@ -165,14 +165,29 @@ def _list(match: re.Match[str], now: datetime) -> Intent | None:
     elif grammar.COMPLETED_WORDS.search(text):
         status = "completed"
     due_before = due_after = None
-    if grammar.OVERDUE.search(text):
-        status, due_before = "pending", now
+    overdue = bool(grammar.OVERDUE.search(text))
+    if overdue:
+        status = "pending"
     elif when is not None:
         due_before = when.end
         due_after = None if when.open_start else when.start
     phrase = text[when.span[0] : when.span[1]].strip().lower() if when else None
+    if phrase:  # "what's on for tomorrow": the tasks "due tomorrow"
+        phrase = re.sub(r"^(?:for|on)\s+", "", phrase)
     label = _list_label(status, priority, tags, match.string, phrase)
-    return ListTasks(status, priority, tags[0] if tags else None, due_before, due_after, label)
+    tag = tags[0] if tags else None
+    return ListTasks(status, priority, tag, due_before, due_after, label, overdue)
+
+
+def _agenda(match: re.Match[str], now: datetime) -> Intent | None:
+    """ "what do I have tomorrow": a listing when the rest is a date phrase, or nothing."""
+    rest = match.group("rest")
+    when = find_when(rest, now)
+    if when is not None:
+        rest = f"{rest[: when.span[0]]} {rest[when.span[1] :]}"
+    if grammar.AGENDA_WORDS.sub(" ", rest).strip():
+        return None  # "what do I have to lose", "what's on your mind"
+    return _list(match, now)
 
 
 def _list_label(
@@ -209,6 +224,7 @@ RULES: tuple[Rule, ...] = (
     *(_rule(p, _choose) for p in grammar.CHOOSE),
     *(_rule(p, _clear_completed) for p in grammar.CLEAR_COMPLETED),
     *(_rule(p, _list) for p in grammar.LIST),
+    *(_rule(p, _agenda) for p in grammar.AGENDA),
     *(_rule(p, changes.stop_repeat) for p in grammar.STOP_REPEAT),
     *(_rule(p, changes.repeat) for p in grammar.REPEAT),
     *(_rule(p, changes.skip) for p in grammar.SKIP),

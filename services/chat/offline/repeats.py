@@ -57,9 +57,11 @@ _SHAPES: tuple[tuple[str, str], ...] = (
      "YEARLY"),
 )  # fmt: skip
 _REPEAT = [(re.compile(rf"\b(?:{shape})(?![\w-])", re.I), kind) for shape, kind in _SHAPES]
+# After "at", an hour without minutes is that hour of a 24-hour clock ("at 9" is 09:00), as
+# for a one-off date (``dates.py``); a bare number without "at" is never a time.
 _TIME = re.compile(
     r"\b(?:at\s+|@\s*)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<half>am|pm)\b"
-    r"|\b(?:at\s+|@\s*)(?P<hour24>\d{1,2}):(?P<minute24>\d{2})\b"
+    r"|(?:\bat\s+|@\s*)(?P<hour24>\d{1,2})(?::(?P<minute24>\d{2}))?(?![\w:])"
     r"|\b(?:at\s+)?(?P<word>noon|midnight)\b",
     re.I,
 )
@@ -156,7 +158,7 @@ def _time_of_day(text: str, spans: list[tuple[int, int]]) -> time:
     if match.group("word"):
         return time(12) if match.group("word").lower() == "noon" else time(0)
     if match.group("hour24"):
-        hour, minute = int(match.group("hour24")), int(match.group("minute24"))
+        hour, minute = int(match.group("hour24")), int(match.group("minute24") or 0)
     else:
         hour, minute = int(match.group("hour")) % 12, int(match.group("minute") or 0)
         hour += 12 if match.group("half").lower() == "pm" else 0

@@ -71,7 +71,8 @@ class Call:
 class Step:
     message: str
     calls: tuple[Call, ...] = ()
-    reply_has: str = ""  # a piece of the reply text (case-insensitive), when it matters
+    # A piece of the reply text (case-insensitive), or several, when it matters.
+    reply_has: str | tuple[str, ...] = ""
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ class Case:
         return ZoneInfo(self.zone)
 
 
-def one(message: str, *calls: Call, reply_has: str = "") -> tuple[Step, ...]:
+def one(message: str, *calls: Call, reply_has: str | tuple[str, ...] = "") -> tuple[Step, ...]:
     return (Step(message, calls, reply_has),)
 
 
@@ -119,6 +120,15 @@ MIXED = (
     Todo("Plan holiday", due=Due(days=9)),
     Todo("Renew passport", priority="urgent", due=Due(days=-2)),
 )
+# One task due each of: today, tomorrow, in nine days, two days ago.
+DAYS = (
+    Todo("Write report", due=Due(days=0)),
+    Todo("Call the bank", due=Due(days=1, clock=time(10))),
+    Todo("Plan holiday", due=Due(days=9)),
+    Todo("Renew passport", due=Due(days=-2)),
+)
+TODAY = {"due_after": Due(days=0, clock=time(0)), "due_before": Due(days=1, clock=time(0))}
+TOMORROW = {"due_after": Due(days=1, clock=time(0)), "due_before": Due(days=2, clock=time(0))}
 
 ADDING = [
     Case(
@@ -237,8 +247,45 @@ LISTING = [
     Case("tagged", one("show tasks tagged work", listing(1, tag="work")), setup=MIXED),
     Case(
         "overdue",
-        one("what's overdue", listing(1, status="pending"), reply_has="Renew passport"),
+        one(
+            "what's overdue",
+            listing(1, status="pending", overdue=True),
+            reply_has="Renew passport",
+        ),
         setup=MIXED,
+    ),
+    *(
+        Case(
+            f"late: {message}",
+            one(message, listing(1, status="pending", overdue=True), reply_has="Renew passport"),
+            setup=DAYS,
+        )
+        for message in ("what's late?", "what is late", "anything late?")
+    ),
+    *(
+        Case(
+            f"due today: {message}",
+            one(message, listing(1, status="pending", **TODAY), reply_has="Write report"),
+            setup=DAYS,
+        )
+        for message in ("what's due today?", "what do I have today", "What do I have today?")
+    ),
+    *(
+        Case(
+            f"due tomorrow: {message}",
+            one(
+                message,
+                listing(1, status="pending", **TOMORROW),
+                reply_has=("pending tasks due tomorrow", "Call the bank"),
+            ),
+            setup=DAYS,
+        )
+        for message in (
+            "what's due tomorrow?",
+            "what is due tomorrow",
+            "what do i have tomorrow",
+            "what's on for tomorrow?",
+        )
     ),
 ]
 
@@ -663,7 +710,23 @@ REPEATING = [
         one(
             "standup every weekday at 8:30",
             add("Standup", recurrence=WEEKDAYS),
-            reply_has="every weekday",
+            reply_has=("every weekday", "Next:", "08:30"),
+        ),
+    ),
+    Case(
+        "every weekday at a bare hour",
+        one(
+            "standup every weekday at 8",
+            add("Standup", recurrence=WEEKDAYS),
+            reply_has=("every weekday. Next:", "08:00"),
+        ),
+    ),
+    Case(
+        "every monday at a bare hour",
+        one(
+            "add water plants every monday at 9",
+            add("Water plants", recurrence="FREQ=WEEKLY;BYDAY=MO"),
+            reply_has=("Next: Mon", "09:00"),
         ),
     ),
     Case(
@@ -711,8 +774,19 @@ REPEATING = [
         setup=(PLANTS,),
         todos={"Water the plants": {"due_at": Due(days=8, clock=time(9))}},
     ),
+    Case(
+        "skip the next occurrence",
+        one(
+            "skip the next occurrence of task 1",
+            number("skip_task", 1, "skipped"),
+            reply_has="Skipped",
+        ),
+        setup=(PLANTS,),
+        todos={"Water the plants": {"due_at": Due(days=8, clock=time(9))}},
+    ),
 ]
 
+BILLS_DUE = (Todo("Buy groceries"), Todo("Pay bills", due=Due(days=1, clock=time(17))))
 REMINDING = [
     Case(
         "remind me about a task at a time",
@@ -744,6 +818,37 @@ REMINDING = [
             ),
         ),
         todos={"Call mom": {"remind_at": Due(days=1, clock=time(16, 30))}},
+    ),
+    Case(
+        "remind me before a task by number",
+        one(
+            "remind me 30 minutes before task 2",
+            Call("update_task", {"task_id": 2, "remind_before": "PT30M"}),
+            reply_has="I'll remind you",
+        ),
+        setup=BILLS_DUE,
+        todos={"Pay bills": {"remind_at": Due(days=1, clock=time(16, 30))}},
+    ),
+    Case(
+        "remind me about a task, before",
+        one(
+            "remind me about task 2 an hour before",
+            Call("update_task", {"task_id": 2, "remind_before": "PT1H"}),
+            reply_has="I'll remind you",
+        ),
+        setup=BILLS_DUE,
+        todos={"Pay bills": {"remind_at": Due(days=1, clock=time(16))}},
+    ),
+    Case(
+        "remind me days before a task by name",
+        one(
+            "remind me 2 days before the bills task is due",
+            find("bills"),
+            Call("update_task", {"task_id": 2, "remind_before": "P2D"}),
+            reply_has="I'll remind you",
+        ),
+        setup=(Todo("Buy groceries"), Todo("Pay bills", due=Due(days=5, clock=time(12)))),
+        todos={"Pay bills": {"remind_at": Due(days=3, clock=time(12))}},
     ),
 ]
 

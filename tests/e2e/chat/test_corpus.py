@@ -50,7 +50,9 @@ def test_phrasing(case: Case, chat_gateway: ChatGateway, make_user: UserFactory)
                     assert _same(made["arguments"].get(key), value, now), (key, context)
                 for key, value in expected.result.items():
                     assert made["result"].get(key) == value, (key, context)
-            assert step.reply_has.lower() in reply["response"].lower(), context
+            pieces = (step.reply_has,) if isinstance(step.reply_has, str) else step.reply_has
+            for piece in pieces:
+                assert piece.lower() in reply["response"].lower(), context
         _check_todos(client, user, case)
 
 
