@@ -76,6 +76,21 @@ def test_a_reminder_ahead_of_a_named_task(text: str, intent: Remind) -> None:
 @pytest.mark.parametrize(
     ("text", "intent"),
     [
+        ("remind me 30 minutes before the meeting tomorrow at 3pm",
+         AddTask("The meeting", due_at=at(21, 15, 0), remind_before="PT30M")),
+        ("remind me an hour before dentist on monday at 10",
+         AddTask("Dentist", due_at=at(23, 10, 0), remind_before="PT1H")),
+    ],
+)  # fmt: skip
+def test_a_reminder_ahead_of_something_with_a_date_is_a_new_task(
+    text: str, intent: AddTask
+) -> None:
+    assert parse(text, NOW) == intent
+
+
+@pytest.mark.parametrize(
+    ("text", "intent"),
+    [
         ("skip the next occurrence of task 3", Skip(TaskRef(3))),
         ("skip the next one of task 3", Skip(TaskRef(3))),
         ("skip next occurrence for the gym task", Skip(TaskRef(name="gym"))),

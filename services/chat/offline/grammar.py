@@ -155,6 +155,9 @@ REMIND = (
     rf"^remind\s+me\s+(?:about|of)\s+{_TARGET}\s+{_AHEAD}\s+(?:before|ahead|earlier)"
     rf"(?:\s+(?:it|that){_IS_DUE}|\s+the\s+deadline)?$",
 )
+# "remind me an hour before the dentist on friday at 10": a task to add, due then, with its
+# reminder (``parser._add_reminded``); without a date phrase it names a task (REMIND).
+REMIND_NEW = (rf"^(?P<rest>remind\s+me\s+{_AHEAD}\s+before\s+(?!to\b)(?P<what>.+))$",)
 # "skip the next occurrence of task 3", "skip this week's task 3", "skip the next one".
 _OCCURRENCE = (
     r"(?:the\s+|its\s+)?(?:next|upcoming|coming|current)\s+"

@@ -204,6 +204,11 @@ def _list_label(
     return label
 
 
+def _add_reminded(match: re.Match[str], now: datetime) -> Intent | None:
+    """ "remind me 30 minutes before the meeting tomorrow at 3pm": a new task due then."""
+    return _add(match, now) if find_when(match.group("what"), now) is not None else None
+
+
 def _add_repeating(match: re.Match[str], now: datetime) -> Intent | None:
     """ "standup every weekday at 8:30": a title and a repeat phrase is a task to add."""
     return _add(match, now) if find_repeat(match.string, now) is not None else None
@@ -228,6 +233,7 @@ RULES: tuple[Rule, ...] = (
     *(_rule(p, changes.stop_repeat) for p in grammar.STOP_REPEAT),
     *(_rule(p, changes.repeat) for p in grammar.REPEAT),
     *(_rule(p, changes.skip) for p in grammar.SKIP),
+    *(_rule(p, _add_reminded) for p in grammar.REMIND_NEW),
     *(_rule(p, changes.remind) for p in grammar.REMIND),
     *(_rule(p, changes.make) for p in grammar.MAKE),
     *(_rule(p, changes.prioritise("high")) for p in grammar.PRIORITISE),

@@ -808,6 +808,15 @@ REMINDING = [
         todos={"Dentist": {"remind_at": Due(days=1, clock=time(14, 30))}},
     ),
     Case(
+        "a reminder before something with a date is a new task",
+        one(
+            "remind me 30 minutes before the meeting tomorrow at 3pm",
+            add("The meeting", due_at=Due(days=1, clock=time(15)), remind_before="PT30M"),
+            reply_has="I'll remind you",
+        ),
+        todos={"The meeting": {"remind_at": Due(days=1, clock=time(14, 30))}},
+    ),
+    Case(
         "remind me before, of the task just added",
         (
             Step("add call mom tomorrow at 5pm", (add("Call mom"),)),
