@@ -165,7 +165,10 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         user_id: UserId = None,
     ) -> TaskChange:
         """Create a task for the user. Priority is medium unless given. A repeating task
-        ("every monday at 9") takes a recurrence rule and its first occurrence as due_at."""
+        ("every monday at 9") takes recurrence, an RFC 5545 RRULE body without DTSTART:
+        FREQ=DAILY, WEEKLY, MONTHLY or YEARLY, then optional parts joined by ";" (every
+        Monday: FREQ=WEEKLY;BYDAY=MO; every 2 weeks: FREQ=WEEKLY;INTERVAL=2; the 1st of
+        each month: FREQ=MONTHLY;BYMONTHDAY=1), and its first occurrence as due_at."""
         caller = caller_of(ctx, TODOS_WRITE, user_id)
         fields = _given(
             title=title, description=description, priority=priority, due_at=due_at, tags=tags,
@@ -274,7 +277,10 @@ def create_mcp_server(unit_of_work: UnitOfWork) -> MCPServer[TaskTools]:
         user_id: UserId = None,
     ) -> TaskChange:
         """Change some fields of a task; fields left out stay as they are. A reminder is set
-        with remind_before or remind_at (either replaces the other)."""
+        with remind_before or remind_at (either replaces the other). recurrence takes an
+        RFC 5545 RRULE body as for add_task (FREQ=WEEKLY;BYDAY=MO, FREQ=DAILY;INTERVAL=2,
+        FREQ=MONTHLY;BYMONTHDAY=1); a repeating task needs a due_at. recurrence="none" stops
+        the task repeating."""
         caller = caller_of(ctx, TODOS_WRITE, user_id)
         fields = _given(
             title=title, description=description, priority=priority, due_at=due_at, tags=tags,

@@ -11,7 +11,8 @@ server with tools that refuse arguments they do not take.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -24,7 +25,7 @@ from mcp.server import MCPServer
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, Icon, TextContent, ToolAnnotations
 from mcp.types import Tool as MCPTool
 
 from shared.platform.service import DEFAULT_BODY_LIMIT
@@ -43,6 +44,21 @@ class StrictServer(MCPServer[LifespanT]):
         super().__init__(*args, **kwargs)
         self.middleware.append(ArgumentCheck(self))
 
+    def add_tool(
+        self,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | None = None,
+        icons: list[Icon] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+    ) -> None:
+        """A tool without a description of its own is described by its docstring."""
+        description = described(fn) if description is None else description
+        super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
         for tool in tools:
@@ -52,6 +68,13 @@ class StrictServer(MCPServer[LifespanT]):
             if tool.output_schema is not None:
                 tool.output_schema = nullable_as_type_list(tool.output_schema)
         return tools
+
+
+def described(fn: Callable[..., Any]) -> str:
+    """A docstring as a tool's description: each paragraph one line, without the source's
+    indentation (Python 3.11 keeps it in ``__doc__``, and the SDK would publish it as is)."""
+    paragraphs = inspect.cleandoc(fn.__doc__ or "").split("\n\n")
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
 # Keywords that apply to values of one type only: a value of another type (null) passes them.

@@ -1,9 +1,14 @@
 """The gateway's ``/mcp`` route: forwarded to the todos service behind the API guard, the
-protected resource metadata (RFC 9728) and the 401 that points MCP clients at it, and the
-personal token exchanged for a JWT before anything is forwarded."""
+protected resource metadata (RFC 9728) and the 401 that points MCP clients at it, the
+personal token exchanged for a JWT before anything is forwarded, and the request id and
+rate limit of ``/api/v1/*``."""
 
 from __future__ import annotations
 
+import json
+import re
+import time
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -17,6 +22,8 @@ from tests.support.stack import Stack, User, UserFactory
 from tests.support.upstream import RecordingUpstream
 
 METADATA = "/.well-known/oauth-protected-resource/mcp"
+MCP_HEADERS = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list"}
 PUBLIC_URL = "https://todo.example"
 SCOPES = ["todos:read", "todos:write", "chat", "contexts"]
 
@@ -143,3 +150,87 @@ def test_browsers_may_send_and_read_the_mcp_headers(recording_gateway: ServicePr
     )
     exposed = answered.headers["access-control-expose-headers"].lower()
     assert "mcp-session-id" in exposed and "www-authenticate" in exposed
+
+
+def quota(response: httpx.Response) -> tuple[int, int, int]:
+    """The rate-limit headers of an answer: limit, remaining, reset (unix seconds)."""
+    limit, remaining, reset = (
+        int(response.headers[f"x-ratelimit-{name}"]) for name in ("limit", "remaining", "reset")
+    )
+    return limit, remaining, reset
+
+
+def access_lines(service: ServiceProcess, request_id: str) -> list[dict]:
+    entries = (json.loads(line) for line in service.log().splitlines() if line.startswith("{"))
+    return [e for e in entries if e.get("logger") == "access" and e["request_id"] == request_id]
+
+
+def test_mcp_answers_carry_the_request_id_and_the_quota(
+    stack: Stack, api: httpx.Client, make_user: UserFactory
+) -> None:
+    """As on /api/v1/*: the X-Request-ID sent (else a new one) comes back once, reaches the
+    todos service (its access log), and the answer carries the caller's quota."""
+    user = make_user()
+    headers = {**user.headers, **MCP_HEADERS}
+    sent_id = f"mcp-{uuid.uuid4().hex}"
+    answered = api.post("/mcp", json=TOOLS_LIST, headers={**headers, "X-Request-ID": sent_id})
+    assert answered.status_code == 200, answered.text
+    assert answered.json()["result"]["tools"]
+    assert answered.headers.get_list("x-request-id") == [sent_id]
+    limit, remaining, reset = quota(answered)
+    assert limit == 100000 and 0 <= remaining < limit and reset > time.time()
+    deadline = time.monotonic() + 5
+    while not (seen := access_lines(stack.todos, sent_id)) and time.monotonic() < deadline:
+        time.sleep(0.05)  # the access line is written after the answer
+    assert [entry["msg"] for entry in seen] == ["POST /mcp 200"]
+
+    generated = [api.post("/mcp", json=TOOLS_LIST, headers=headers) for _ in range(2)]
+    ids = [answer.headers.get_list("x-request-id") for answer in generated]
+    for answer, [request_id] in zip(generated, ids, strict=True):
+        assert answer.status_code == 200 and re.fullmatch(r"[0-9a-f]{32}", request_id)
+        assert quota(answer)[1] < remaining  # counted, per user
+    assert ids[0] != ids[1]
+    # A JSON-RPC error answer carries them too.
+    refused = api.post("/mcp", content=b"not json", headers={**headers, "X-Request-ID": "rpc-1"})
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == -32700
+    assert refused.headers.get_list("x-request-id") == ["rpc-1"] and quota(refused)[0] == limit
+
+
+def test_the_request_id_is_forwarded_with_mcp_calls(
+    recording_gateway: ServiceProcess, upstream: RecordingUpstream, make_user: UserFactory
+) -> None:
+    user = make_user()
+    upstream.requests.clear()
+    sent = httpx.post(
+        f"{recording_gateway.url}/mcp",
+        json=TOOLS_LIST,
+        headers={**user.headers, "X-Request-ID": "trace-mcp-7"},
+    )
+    assert sent.status_code == 200 and sent.headers.get_list("x-request-id") == ["trace-mcp-7"]
+    [seen] = upstream.requests
+    assert {k.lower(): v for k, v in seen.headers.items()}["x-request-id"] == "trace-mcp-7"
+
+
+def test_mcp_is_rate_limited_like_the_api(
+    stack: Stack, make_user: UserFactory, started: list[ServiceProcess]
+) -> None:
+    """Over the limit, /mcp answers 429 in the platform's error envelope (not JSON-RPC),
+    before anything reaches the todos service; /api/v1/* shares the same per-user count."""
+    gateway = stack.start_gateway(rate_limit="3/minute")
+    started.append(gateway)
+    user, bystander = make_user(), make_user()
+    headers = {**user.headers, **MCP_HEADERS}
+    with httpx.Client(base_url=gateway.url, timeout=10) as client:
+        seen = [client.post("/mcp", json=TOOLS_LIST, headers=headers) for _ in range(2)]
+        assert [r.status_code for r in seen] == [200, 200], seen[-1].text
+        assert [quota(r)[:2] for r in seen] == [(3, 2), (3, 1)]
+        assert client.get("/api/v1/todos", headers=user.headers).status_code == 200
+        limited = client.post("/mcp", json=TOOLS_LIST, headers=headers)
+        error = assert_gateway_error(limited, 429, "RATE_LIMITED")
+        assert "jsonrpc" not in limited.json()
+        retry_after = int(limited.headers["retry-after"])
+        assert retry_after >= 1 and error["details"]["retry_after"] == retry_after
+        assert quota(limited)[:2] == (3, 0)
+        # Counted per user: another user's calls still go through.
+        other = client.post("/mcp", json=TOOLS_LIST, headers={**bystander.headers, **MCP_HEADERS})
+        assert other.status_code == 200 and other.json()["result"]["tools"]

@@ -5,6 +5,7 @@ and the inputs that are refused (docs/design.md §2)."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
+from services.gateway.personal_tokens import DISPLAY_CHARS, token_hash
 from tests.support.envelope import assert_gateway_error
 from tests.support.hostile import UNKNOWN_ID, access_claims, bearer, sign
 from tests.support.processes import ServiceProcess
@@ -197,9 +199,51 @@ def test_an_expired_or_unknown_token_is_401(
         assert_gateway_error(response, 401, "UNAUTHORIZED")
 
 
-async def expire(database_url: str, token_id: str) -> None:
+async def connect(database_url: str) -> asyncpg.Connection:
     url = make_url(database_url).set(drivername="postgresql")
-    connection = await asyncpg.connect(url.render_as_string(hide_password=False))
+    return await asyncpg.connect(url.render_as_string(hide_password=False))
+
+
+def test_a_token_is_stored_only_as_its_hash(
+    api: httpx.Client, database_url: str, make_user: UserFactory
+) -> None:
+    """The gateway's table holds the token's SHA-256 and its displayed prefix, never the
+    token: read back from PostgreSQL, no column of any row contains it (nor its secret
+    part), and the row's token_hash is the digest the gateway computes."""
+    user = make_user()
+    made = create(api, user, name="stored hashed")
+    token = made["token"]
+    digest = token_hash(token)
+    assert digest == hashlib.sha256(token.encode()).hexdigest()  # the code's, as documented
+    assert api.get("/api/v1/auth/me", headers=bearer(token)).status_code == 200  # in use
+
+    async def read() -> tuple[asyncpg.Record, list[str]]:
+        connection = await connect(database_url)
+        try:
+            row = await connection.fetchrow(
+                "SELECT * FROM auth.personal_tokens WHERE id = $1", uuid.UUID(made["id"])
+            )
+            every_row = await connection.fetch(
+                "SELECT row_to_json(t)::text AS row FROM auth.personal_tokens t"
+            )
+            return row, [record["row"] for record in every_row]
+        finally:
+            await connection.close()
+
+    row, table = asyncio.run(read())
+    assert row is not None
+    secret = token[DISPLAY_CHARS:]  # what the displayed prefix leaves out
+    columns = {name: str(value) for name, value in row.items()}
+    for name, value in columns.items():
+        assert token not in value and secret not in value, name
+    assert not [stored for stored in table if token in stored or secret in stored]
+    assert columns["token_hash"] == digest
+    assert [name for name, value in columns.items() if digest in value] == ["token_hash"]
+    assert columns["prefix"] == token[:DISPLAY_CHARS] == made["prefix"]
+
+
+async def expire(database_url: str, token_id: str) -> None:
+    connection = await connect(database_url)
     try:
         await connection.execute(
             "UPDATE auth.personal_tokens SET expires_at = now() - interval '1 second'"
