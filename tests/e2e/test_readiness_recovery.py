@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -100,13 +100,6 @@ def bearer(jwt_keys: JwtKeys) -> dict[str, str]:
     return {"Authorization": f"Bearer {issuer.issue(str(uuid.uuid4()))}"}
 
 
-def through_proxy(url: str, proxy: TcpProxy) -> str:
-    """``url`` (amqp://user:pass@host:port/vhost) with the proxy as its host and port."""
-    parts = urlsplit(url)
-    credentials = parts.netloc.rpartition("@")[0]
-    return urlunsplit(parts._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}"))
-
-
 # -- the database ---------------------------------------------------------------------------
 @pytest.fixture
 def private_server() -> Iterator[tuple[PrivatePostgres, str]]:
@@ -189,7 +182,7 @@ def test_readiness_follows_the_broker_through_a_cut_connection(
     started: list[ServiceProcess],
 ) -> None:
     proxy = broker_proxy
-    env = {**service_env, "AMQP_URL": through_proxy(vhost.url, proxy)}
+    env = {**service_env, "AMQP_URL": proxy.url_through(vhost.url)}
     contexts, worker, todos = start_all(
         ["contexts", "contexts-worker", "todos"], env, tmp_path, started
     )
@@ -221,7 +214,7 @@ def test_sigterm_while_the_broker_is_unreachable_still_stops_the_consumers(
     tmp_path: Path,
     started: list[ServiceProcess],
 ) -> None:
-    env = {**service_env, "AMQP_URL": through_proxy(vhost.url, broker_proxy)}
+    env = {**service_env, "AMQP_URL": broker_proxy.url_through(vhost.url)}
     consumers = start_all(["contexts", "contexts-worker"], env, tmp_path, started)
     wait_ready(consumers, 200, {"database": True, "broker": True})
     broker_proxy.cut()

@@ -1,7 +1,7 @@
 """Recurring todos end to end, through the gateway: a rule and its zone, the next occurrence
 created on completion (once, however often and concurrently completed), the end of a
-series, skipping, stopping, the list's `overdue` and `recurring` filters, and the event of
-a new occurrence."""
+series (COUNT, UNTIL), skipping, stopping, the list's `overdue` and `recurring` filters, and
+the event of a new occurrence."""
 
 from __future__ import annotations
 
@@ -186,6 +186,38 @@ def test_count_ends_the_series(api, make_user):
 
     assert len(list_items(api, user)) == 2
     assert list_items(api, user, status="pending") == []
+
+
+@pytest.mark.parametrize(
+    ("until", "dues"),
+    [
+        # Inclusive: 2030-01-14 09:00 in Berlin is 08:00Z, the series' last occurrence.
+        ("UNTIL=20300114T080000Z", [(2030, 1, 7), (2030, 1, 14)]),
+        ("UNTIL=20300114T075959Z", [(2030, 1, 7)]),  # a second before it: the first only
+        ("UNTIL=20300120", [(2030, 1, 7), (2030, 1, 14)]),  # a date: a day in Berlin
+    ],
+)
+def test_until_ends_the_series(api, make_user, until, dues):
+    user = make_user()
+    expected = [datetime(*day, 9, tzinfo=BERLIN) for day in dues]
+    todo = create_weekly(api, user, recurrence=f"{WEEKLY_MONDAY};{until}")
+    series = [todo]
+    while True:
+        if len(series) == len(expected):  # the last one: nothing further to skip to
+            refused = api.post(todo_url(todo["id"], "skip"), headers=user.headers)
+            assert_validation_error(refused, "todo_id")
+            assert "no further occurrence" in refused.text
+        post(api, user, todo_url(todo["id"], "complete"))
+        pending = list_items(api, user, status="pending")
+        if not pending:
+            break
+        assert len(series) < len(expected), f"an occurrence after UNTIL: {pending}"
+        (todo,) = pending
+        assert todo["recurred_from"] == series[-1]["id"]
+        assert todo["recurrence"] == series[0]["recurrence"]
+        series.append(todo)
+    assert [moment(todo["due_at"]) for todo in series] == expected
+    assert len(list_items(api, user)) == len(expected)  # every one completed, none more
 
 
 # --- skipping and stopping -------------------------------------------------------------

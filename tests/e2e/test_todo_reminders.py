@@ -1,7 +1,9 @@
 """Due-date reminders end to end: two todos processes on one database fire each reminder
 once, through the outbox, to the owner's live event stream at the gateway; completing or
-deleting cancels, changing the time re-arms, a reminder missed while the service was down
-fires late; bad reminders are 400s."""
+deleting cancels, and a todo brought back after its reminder time sends none; changing the
+time (due_at, remind_at or remind_before alone) re-arms; a reminder missed while the service
+was down fires late; bad reminders are 400s. (A broker outage:
+``test_todo_reminders_broker.py``.)"""
 
 from __future__ import annotations
 
@@ -15,13 +17,20 @@ import httpx
 import pytest
 
 from tests.support.envelope import assert_validation_error, moment
-from tests.support.event_stream import SseReader, open_stream
+from tests.support.event_stream import open_stream
 from tests.support.metrics import scrape, value
-from tests.support.reminders import EVENT, ReminderStack, reminder_of, reminder_stack
+from tests.support.reminders import (
+    LAG_BOUND,
+    ReminderStack,
+    create,
+    iso,
+    reminder_of,
+    reminder_stack,
+    reminders_within,
+    soon,
+)
 from tests.support.stack import User, register_user
 from tests.support.todos_api import TODOS, todo_url
-
-LAG_BOUND = 2.0  # seconds from remind_at to the event on the stream
 
 
 @pytest.fixture(scope="module")
@@ -30,34 +39,6 @@ def reminders(
 ) -> Iterator[ReminderStack]:
     with reminder_stack(service_env, tmp_path_factory.mktemp("reminder-logs"), 2) as stack:
         yield stack
-
-
-def iso(moment_: datetime) -> str:
-    return moment_.isoformat().replace("+00:00", "Z")
-
-
-def soon(seconds: float) -> datetime:
-    return datetime.now(UTC) + timedelta(seconds=seconds)
-
-
-async def create(api: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
-    response = await api.post(TODOS, json={"title": "Remind me", **fields})
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-async def reminders_within(stream: SseReader, seconds: float) -> list[tuple[dict, float]]:
-    """Every reminder event of the stream within ``seconds``, with its arrival (epoch)."""
-    found = []
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            frame = await stream.next_event(timeout=left)
-        except TimeoutError:
-            break
-        if frame.event == EVENT:
-            found.append((frame.json(), time.time()))
-    return found
 
 
 def lag_of(event_body: dict[str, Any], arrived: float) -> float:
@@ -167,6 +148,84 @@ async def test_a_reminder_due_while_the_service_was_down_fires_late_after_a_star
     data, _ = reminder_of(events[0][0])
     assert data["id"] == todo["id"] and data["late"] is True
     assert late_counted == 1
+
+
+async def test_a_todo_brought_back_after_its_reminder_time_sends_no_reminder(
+    reminders: ReminderStack,
+) -> None:
+    user = register_user(reminders.gateway.url)
+    async with (
+        open_stream(reminders.gateway.url, user.headers) as stream,
+        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
+    ):
+        at = soon(2)
+        kept, reopened, restored = [
+            await create(api, title=title, remind_at=iso(at))
+            for title in ("kept", "reopened", "restored")
+        ]
+        assert (await api.post(todo_url(reopened["id"], "complete"))).status_code == 200
+        assert (await api.delete(todo_url(restored["id"]))).status_code == 204
+        # Their time passes while they are away; the one left pending fires meanwhile.
+        passed = await reminders_within(stream, 2 + LAG_BOUND)
+        assert [body["data"]["id"] for body, _ in passed] == [kept["id"]]
+        back = await api.post(todo_url(reopened["id"], "reopen"))
+        assert back.status_code == 200 and back.json()["status"] == "pending"
+        assert (await api.post(todo_url(restored["id"], "restore"))).status_code == 200
+        # Not sent late: the scheduler polls every 0.5 s, so this is several rounds.
+        after = await reminders_within(stream, LAG_BOUND + 1)
+    assert after == []
+
+
+async def test_changing_only_the_reminder_re_arms_it_and_its_event_carries_due_at(
+    reminders: ReminderStack,
+) -> None:
+    user = register_user(reminders.gateway.url)
+    async with (
+        open_stream(reminders.gateway.url, user.headers) as stream,
+        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
+    ):
+        due = soon(2) + timedelta(hours=1)
+        absolute = await create(api, title="Absolute", due_at=iso(due), remind_at=iso(soon(2)))
+        relative = await create(api, title="Relative", due_at=iso(due), remind_before="PT1H")
+        first = await reminders_within(stream, 2 + LAG_BOUND + 1)
+        assert sorted(body["data"]["id"] for body, _ in first) == sorted(
+            [absolute["id"], relative["id"]]
+        )
+        for body, _ in first:
+            todo = absolute if body["data"]["id"] == absolute["id"] else relative
+            assert_reminder_data(body["data"], todo)
+
+        # Fired; now only remind_at of one, only remind_before of the other, moves ahead.
+        moved_at = await api.patch(todo_url(absolute["id"]), json={"remind_at": iso(soon(2))})
+        ahead = int((due - soon(2)).total_seconds())  # the reminder 2 s from now
+        moved_before = await api.patch(
+            todo_url(relative["id"]), json={"remind_before": f"PT{ahead}S"}
+        )
+        for response in (moved_at, moved_before):
+            assert response.status_code == 200, response.text
+            assert moment(response.json()["due_at"]) == due  # unchanged
+        again = await reminders_within(stream, 2 + LAG_BOUND + 2)
+    assert sorted(body["data"]["id"] for body, _ in again) == sorted(
+        [absolute["id"], relative["id"]]
+    )  # each once more, and once only
+    for body, _ in again:
+        moved = moved_at if body["data"]["id"] == absolute["id"] else moved_before
+        assert_reminder_data(body["data"], moved.json())
+
+
+def assert_reminder_data(data: dict[str, Any], todo: dict[str, Any]) -> None:
+    """The data of a reminder event, every field, against the todo as the API returned it."""
+    assert data == {
+        "id": todo["id"],
+        "number": todo["number"],
+        "title": todo["title"],
+        "due_at": data["due_at"],
+        "remind_at": data["remind_at"],
+        "late": False,
+    }
+    assert isinstance(data["due_at"], str) and isinstance(data["remind_at"], str)
+    assert moment(data["due_at"]) == moment(todo["due_at"])
+    assert moment(data["remind_at"]) == moment(todo["remind_at"])
 
 
 # --- what is refused, what reads back ----------------------------------------------------

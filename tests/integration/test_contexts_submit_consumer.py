@@ -13,7 +13,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import aio_pika
 import jwt
@@ -377,9 +377,7 @@ async def test_a_consumer_started_while_the_broker_is_down_consumes_once_it_answ
     url = urlsplit(vhost.url)
     with TcpProxy(url.port or 5672, url.hostname or "127.0.0.1") as proxy:
         proxy.cut()  # the broker cannot be reached through the proxy
-        credentials = url.netloc.rpartition("@")[0]
-        proxied = urlunsplit(url._replace(netloc=f"{credentials}@127.0.0.1:{proxy.port}"))
-        broker = Broker(proxied, name="contexts-submit-late")
+        broker = Broker(proxy.url_through(vhost.url), name="contexts-submit-late")
         late = submit_consumer(broker, engine, jwt_keys)
         late.start()
         try:

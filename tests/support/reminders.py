@@ -2,7 +2,9 @@
 on it (each runs the reminder scheduler) and a gateway whose event stream delivers them.
 
 The session's stack shares its database with other tests, and the reminder tests stop
-every todos process of their database, so they get their own.
+every todos process of their database, so they get their own. ``todos_env`` changes the
+todos processes' environment only (e.g. their ``AMQP_URL`` through a proxy that a test cuts,
+while the gateway's stream stays connected).
 """
 
 from __future__ import annotations
@@ -11,22 +13,31 @@ import asyncio
 import os
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.todos.models import OUTBOX
 from shared.settings import REPO_ROOT
 from tests.support.database import admin_execute, database_url
 from tests.support.envelope import moment
+from tests.support.event_stream import SseReader
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.todos_api import TODOS
 
 TODOS_FACTORY = "services.todos.app:create_app"
 EVENT = "todos.todo.reminder_due"
+LAG_BOUND = 2.0  # seconds from remind_at to the event on the stream
 
 
 @dataclass
@@ -49,9 +60,13 @@ class ReminderStack:
 
 @contextmanager
 def reminder_stack(
-    service_env: dict[str, str], log_dir: Path, replicas: int
+    service_env: dict[str, str],
+    log_dir: Path,
+    replicas: int,
+    todos_env: Mapping[str, str] | None = None,
 ) -> Iterator[ReminderStack]:
-    """``replicas`` todos processes and a gateway on a new database, dropped afterwards."""
+    """``replicas`` todos processes and a gateway on a new database, dropped afterwards;
+    ``todos_env`` overrides the todos processes' environment."""
     name = f"tp_reminders_{uuid.uuid4().hex[:12]}"
     url = database_url(name)
     subprocess.run(  # creates the database too
@@ -61,7 +76,7 @@ def reminder_stack(
         check=True,
         capture_output=True,
     )
-    env = {**service_env, "DATABASE_URL": url, "SERVICE_NAME": "todos"}
+    env = {**service_env, "DATABASE_URL": url, "SERVICE_NAME": "todos", **(todos_env or {})}
     stack: ReminderStack | None = None
     try:
         first = start_service("todos", TODOS_FACTORY, env, log_dir)
@@ -97,3 +112,64 @@ def reminder_of(event_body: dict[str, Any]) -> tuple[dict[str, Any], datetime]:
     """The data of a reminder event from the stream, and its remind_at."""
     assert event_body["type"] == EVENT, event_body
     return event_body["data"], moment(event_body["data"]["remind_at"])
+
+
+async def reminder_rows(database_url: str, todo_id: str) -> list[datetime | None]:
+    """``sent_at`` of each reminder event of ``todo_id`` in the todos outbox (None: not yet
+    published), read straight from the stack's database."""
+    outbox = OUTBOX.c
+    query = (
+        select(outbox.sent_at)
+        .where(outbox.type == EVENT, outbox.payload["data"]["id"].astext == todo_id)
+        .order_by(outbox.id)
+    )
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
+    finally:
+        await engine.dispose()
+
+
+def iso(moment_: datetime) -> str:
+    return moment_.isoformat().replace("+00:00", "Z")
+
+
+def soon(seconds: float) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+async def create(api: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
+    response = await api.post(TODOS, json={"title": "Remind me", **fields})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def reminders_within(stream: SseReader, seconds: float) -> list[tuple[dict, float]]:
+    """Every reminder event of the stream within ``seconds``, with its arrival (epoch)."""
+    found = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = await stream.next_event(timeout=left)
+        except TimeoutError:
+            break
+        if frame.event == EVENT:
+            found.append((frame.json(), time.time()))
+    return found
+
+
+async def first_reminders(
+    stream: SseReader, seconds: float, linger: float
+) -> list[tuple[dict, float]]:
+    """The stream's reminder events up to the first one (``seconds`` at most), and those of
+    the ``linger`` seconds after it."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        try:
+            frame = await stream.next_event(timeout=left)
+        except TimeoutError:
+            break
+        if frame.event == EVENT:
+            return [(frame.json(), time.time()), *await reminders_within(stream, linger)]
+    return []

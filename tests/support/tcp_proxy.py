@@ -6,7 +6,7 @@ process sees it), and ``restore()`` forwards again. Other clients of the server,
 go through the proxy, are untouched::
 
     with TcpProxy(5672) as proxy:
-        env["AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{proxy.port}/vhost"
+        env["AMQP_URL"] = proxy.url_through("amqp://guest:guest@127.0.0.1:5672/vhost")
         ...
         proxy.cut()
         proxy.restore()
@@ -18,6 +18,7 @@ import contextlib
 import socket
 import threading
 from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
 
 CHUNK = 64 * 1024
 
@@ -47,6 +48,12 @@ class TcpProxy:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+    def url_through(self, url: str) -> str:
+        """``url`` (scheme://user:pass@host:port/path) with the proxy as its host and port."""
+        parts = urlsplit(url)
+        credentials = parts.netloc.rpartition("@")[0]
+        return urlunsplit(parts._replace(netloc=f"{credentials}@127.0.0.1:{self.port}"))
 
     @property
     def connections(self) -> int:
