@@ -32,9 +32,10 @@ sys.path.insert(0, str(REPO))
 
 from scratch import scratch_environment, write_results  # noqa: E402
 
-from tests.support.event_stream import SseReader, open_stream  # noqa: E402
+from tests.support.event_stream import open_stream  # noqa: E402
 from tests.support.processes import start_service  # noqa: E402
 from tests.support.rabbit import scratch_vhost  # noqa: E402
+from tests.support.reminders import iso, reminders_within  # noqa: E402
 
 GATEWAY_URL = os.environ.get("BENCH_GATEWAY_URL")
 REMINDERS = int(os.environ.get("BENCH_REMINDERS", "150"))
@@ -42,11 +43,6 @@ GAP = float(os.environ.get("BENCH_REMINDER_GAP", "0.1"))
 LEAD = 5.0  # seconds from the start to the first reminder: time to create them all
 BOUND = 2.0  # the documented lag (docs/messaging.md)
 WAIT_AFTER = 10.0  # after the last reminder's time, how long to wait for stragglers
-EVENT = "todos.todo.reminder_due"
-
-
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 async def user_headers(api: httpx.AsyncClient) -> dict[str, str]:
@@ -80,31 +76,18 @@ async def arm(api: httpx.AsyncClient, headers: dict[str, str], first: datetime) 
     return armed
 
 
-async def collect(stream: SseReader, until: float) -> list[tuple[dict[str, Any], float]]:
-    """Every reminder event read until ``until`` (epoch), with its arrival (epoch)."""
-    found = []
-    while (left := until - time.time()) > 0:
-        try:
-            frame = await stream.next_event(timeout=left)
-        except TimeoutError:
-            break
-        if frame.event == EVENT:
-            found.append((frame.json()["data"], time.time()))
-    return found
-
-
 async def measure(gateway_url: str) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as api:
         headers = await user_headers(api)
         async with open_stream(gateway_url, headers) as stream:
             first = datetime.now(UTC) + timedelta(seconds=LEAD)
-            listening = asyncio.create_task(
-                collect(stream, first.timestamp() + REMINDERS * GAP + WAIT_AFTER)
-            )
+            until = first.timestamp() + REMINDERS * GAP + WAIT_AFTER
+            listening = asyncio.create_task(reminders_within(stream, until - time.time()))
             armed = await arm(api, headers, first)
             events = await listening
     arrivals: dict[str, list[float]] = {}
-    for data, arrived in events:
+    for body, arrived in events:
+        data = body["data"]
         lag = arrived - datetime.fromisoformat(data["remind_at"]).timestamp()
         arrivals.setdefault(data["id"], []).append(lag)
     lags = sorted(lag for todo_id in armed for lag in arrivals.get(todo_id, [])[:1])
@@ -120,7 +103,7 @@ async def measure(gateway_url: str) -> dict[str, Any]:
         "missed": sum(todo_id not in arrivals for todo_id in armed),
         "duplicates": sum(len(found) - 1 for found in arrivals.values()),
         "foreign": sum(todo_id not in armed for todo_id in arrivals),
-        "late": sum(data["late"] for data, _ in events),
+        "late": sum(body["data"]["late"] for body, _ in events),
     }
 
 

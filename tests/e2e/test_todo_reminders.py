@@ -24,6 +24,7 @@ from tests.support.reminders import (
     ReminderStack,
     create,
     iso,
+    listening,
     reminder_of,
     reminder_stack,
     reminders_within,
@@ -47,11 +48,7 @@ def lag_of(event_body: dict[str, Any], arrived: float) -> float:
 
 
 async def test_each_reminder_fires_once_within_the_bound(reminders: ReminderStack) -> None:
-    user = register_user(reminders.gateway.url)
-    async with (
-        open_stream(reminders.gateway.url, user.headers) as stream,
-        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
-    ):
+    async with listening(reminders.gateway.url) as (stream, api):
         at = soon(3)
         absolute = await create(api, title="Call Ana", remind_at=iso(at))
         relative = await create(
@@ -89,11 +86,7 @@ async def test_each_reminder_fires_once_within_the_bound(reminders: ReminderStac
 async def test_completing_or_deleting_cancels_and_reopening_re_arms(
     reminders: ReminderStack,
 ) -> None:
-    user = register_user(reminders.gateway.url)
-    async with (
-        open_stream(reminders.gateway.url, user.headers) as stream,
-        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
-    ):
+    async with listening(reminders.gateway.url) as (stream, api):
         at = soon(3)
         done, deleted, reopened, restored = [
             await create(api, title=title, remind_at=iso(at))
@@ -110,11 +103,7 @@ async def test_completing_or_deleting_cancels_and_reopening_re_arms(
 
 
 async def test_changing_the_time_re_arms_a_fired_reminder(reminders: ReminderStack) -> None:
-    user = register_user(reminders.gateway.url)
-    async with (
-        open_stream(reminders.gateway.url, user.headers) as stream,
-        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
-    ):
+    async with listening(reminders.gateway.url) as (stream, api):
         todo = await create(api, due_at=iso(soon(2) + timedelta(hours=1)), remind_before="PT1H")
         first = await reminders_within(stream, 2 + LAG_BOUND + 1)
         assert [body["data"]["id"] for body, _ in first] == [todo["id"]]
@@ -153,11 +142,7 @@ async def test_a_reminder_due_while_the_service_was_down_fires_late_after_a_star
 async def test_a_todo_brought_back_after_its_reminder_time_sends_no_reminder(
     reminders: ReminderStack,
 ) -> None:
-    user = register_user(reminders.gateway.url)
-    async with (
-        open_stream(reminders.gateway.url, user.headers) as stream,
-        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
-    ):
+    async with listening(reminders.gateway.url) as (stream, api):
         at = soon(2)
         kept, reopened, restored = [
             await create(api, title=title, remind_at=iso(at))
@@ -179,11 +164,7 @@ async def test_a_todo_brought_back_after_its_reminder_time_sends_no_reminder(
 async def test_changing_only_the_reminder_re_arms_it_and_its_event_carries_due_at(
     reminders: ReminderStack,
 ) -> None:
-    user = register_user(reminders.gateway.url)
-    async with (
-        open_stream(reminders.gateway.url, user.headers) as stream,
-        httpx.AsyncClient(base_url=reminders.gateway.url, headers=user.headers) as api,
-    ):
+    async with listening(reminders.gateway.url) as (stream, api):
         due = soon(2) + timedelta(hours=1)
         absolute = await create(api, title="Absolute", due_at=iso(due), remind_at=iso(soon(2)))
         relative = await create(api, title="Relative", due_at=iso(due), remind_before="PT1H")

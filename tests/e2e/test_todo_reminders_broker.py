@@ -6,23 +6,20 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-import httpx
 import pytest
 
-from tests.support.event_stream import open_stream
 from tests.support.rabbit import Vhost
 from tests.support.reminders import (
     LAG_BOUND,
     create,
-    first_reminders,
     iso,
+    listening,
     reminder_of,
     reminder_rows,
     reminder_stack,
     reminders_within,
     soon,
 )
-from tests.support.stack import register_user
 from tests.support.tcp_proxy import TcpProxy
 
 
@@ -34,11 +31,7 @@ async def test_a_reminder_due_while_the_broker_is_unreachable_arrives_once_it_is
         todos_env = {"AMQP_URL": proxy.url_through(vhost.url)}
         log_dir = tmp_path_factory.mktemp("reminder-broker")
         with reminder_stack(service_env, log_dir, 2, todos_env) as stack:
-            user = register_user(stack.gateway.url)
-            async with (
-                open_stream(stack.gateway.url, user.headers) as stream,
-                httpx.AsyncClient(base_url=stack.gateway.url, headers=user.headers) as api,
-            ):
+            async with listening(stack.gateway.url) as (stream, api):
                 proxy.cut()
                 try:
                     todo = await create(api, title="Through the outage", remind_at=iso(soon(2)))
@@ -48,7 +41,7 @@ async def test_a_reminder_due_while_the_broker_is_unreachable_arrives_once_it_is
                 finally:
                     proxy.restore()
                 # Relays retry every 5 s at most, and reconnect within a second or so.
-                after = await first_reminders(stream, 15, linger=3)
+                after = await reminders_within(stream, 15, linger_after_first=3)
             sent = await reminder_rows(stack.env["DATABASE_URL"], todo["id"])
     assert during == []
     assert waiting == [None]

@@ -15,9 +15,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,8 +31,9 @@ from services.todos.models import OUTBOX
 from shared.settings import REPO_ROOT
 from tests.support.database import admin_execute, database_url
 from tests.support.envelope import moment
-from tests.support.event_stream import SseReader
+from tests.support.event_stream import SseReader, open_stream
 from tests.support.processes import ServiceProcess, start_service
+from tests.support.stack import register_user
 from tests.support.todos_api import TODOS
 
 TODOS_FACTORY = "services.todos.app:create_app"
@@ -145,9 +146,12 @@ async def create(api: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     return response.json()
 
 
-async def reminders_within(stream: SseReader, seconds: float) -> list[tuple[dict, float]]:
-    """Every reminder event of the stream within ``seconds``, with its arrival (epoch)."""
-    found = []
+async def reminders_within(
+    stream: SseReader, seconds: float, linger_after_first: float | None = None
+) -> list[tuple[dict, float]]:
+    """Every reminder event of the stream within ``seconds``, with its arrival (epoch);
+    with ``linger_after_first``, only until that long after the first one."""
+    found: list[tuple[dict, float]] = []
     deadline = time.monotonic() + seconds
     while (left := deadline - time.monotonic()) > 0:
         try:
@@ -156,20 +160,17 @@ async def reminders_within(stream: SseReader, seconds: float) -> list[tuple[dict
             break
         if frame.event == EVENT:
             found.append((frame.json(), time.time()))
+            if linger_after_first is not None and len(found) == 1:
+                deadline = time.monotonic() + linger_after_first
     return found
 
 
-async def first_reminders(
-    stream: SseReader, seconds: float, linger: float
-) -> list[tuple[dict, float]]:
-    """The stream's reminder events up to the first one (``seconds`` at most), and those of
-    the ``linger`` seconds after it."""
-    deadline = time.monotonic() + seconds
-    while (left := deadline - time.monotonic()) > 0:
-        try:
-            frame = await stream.next_event(timeout=left)
-        except TimeoutError:
-            break
-        if frame.event == EVENT:
-            return [(frame.json(), time.time()), *await reminders_within(stream, linger)]
-    return []
+@asynccontextmanager
+async def listening(gateway_url: str) -> AsyncIterator[tuple[SseReader, httpx.AsyncClient]]:
+    """A new user's open event stream, and an API client acting as that user."""
+    user = register_user(gateway_url)
+    async with (
+        open_stream(gateway_url, user.headers) as stream,
+        httpx.AsyncClient(base_url=gateway_url, headers=user.headers) as api,
+    ):
+        yield stream, api

@@ -32,8 +32,17 @@ class Stack:
 
     def start_gateway(self, **overrides: str) -> ServiceProcess:
         """Another gateway on the same database, with some settings changed."""
-        env = {**self.gateway.env, **{k.upper(): v for k, v in overrides.items()}}
-        return start_service("gateway", "services.gateway.app:create_app", env, self.log_dir)
+        return self._another(self.gateway, "gateway", overrides)
+
+    def start_todos(self, **overrides: str) -> ServiceProcess:
+        """Another todos process on the same database, with some settings changed."""
+        return self._another(self.todos, "todos", overrides)
+
+    def _another(
+        self, like: ServiceProcess, name: str, overrides: dict[str, str]
+    ) -> ServiceProcess:
+        env = {**like.env, **{k.upper(): v for k, v in overrides.items()}}
+        return start_service(name, f"services.{name}.app:create_app", env, self.log_dir)
 
 
 @dataclass

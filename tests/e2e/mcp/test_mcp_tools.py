@@ -404,3 +404,27 @@ def test_the_dns_rebinding_protection_is_on(stack: Stack, make_user: UserFactory
         assert foreign.status_code == 403, url
     todos = httpx.get(f"{stack.gateway.url}/api/v1/todos", headers=user.headers).json()
     assert todos["items"] == []
+
+
+def test_the_allowed_hosts_and_origins_come_from_settings(
+    stack: Stack, make_user: UserFactory
+) -> None:
+    """MCP_ALLOWED_HOSTS / MCP_ALLOWED_ORIGINS replace the local defaults: the names listed
+    are served, the defaults they replaced are refused."""
+    todos = stack.start_todos(
+        mcp_allowed_hosts="todos.internal:*", mcp_allowed_origins="https://app.example"
+    )
+    try:
+        user = make_user()
+        url = f"{todos.url}/mcp"
+        headers = {**user.headers, "Accept": "application/json, text/event-stream"}
+        listing = {"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                   "params": {"name": "list_tasks", "arguments": {}}}  # fmt: skip
+        listed = {**headers, "Host": "todos.internal:8001", "Origin": "https://app.example"}
+        assert httpx.post(url, json=listing, headers=listed).status_code == 200
+        local_host = httpx.post(url, json=listing, headers=headers)  # Host: 127.0.0.1:port
+        assert local_host.status_code == 421
+        local_origin = {**listed, "Origin": "http://localhost:3000"}
+        assert httpx.post(url, json=listing, headers=local_origin).status_code == 403
+    finally:
+        todos.stop()
