@@ -93,9 +93,7 @@ def added(task: dict[str, Any], tz: tzinfo | None) -> str:
 def repeats(task: dict[str, Any], tz: tzinfo | None, *, skipped: bool = False) -> str:
     """After a task was made to repeat, stopped repeating, or had an occurrence skipped."""
     if skipped:
-        return (
-            f"Skipped: task {_number(task)} {_quote(task)} is now due {_when(task['due_at'], tz)}."
-        )
+        return f"Skipped: task {_number(task)} {_quote(task)}. Next: {_when(task['due_at'], tz)}."
     if not task.get("recurrence"):
         return f"Task {_number(task)} {_quote(task)} no longer repeats."
     return f"Task {_number(task)} {_quote(task)} now {_series(task, tz)}."
