@@ -19,7 +19,6 @@ import os
 import statistics
 import sys
 import time
-import uuid
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,10 +31,9 @@ sys.path.insert(0, str(REPO))
 
 from scratch import scratch_environment, write_results  # noqa: E402
 
-from tests.support.event_stream import open_stream  # noqa: E402
 from tests.support.processes import start_service  # noqa: E402
 from tests.support.rabbit import scratch_vhost  # noqa: E402
-from tests.support.reminders import iso, reminders_within  # noqa: E402
+from tests.support.reminders import create, iso, listening, reminders_within  # noqa: E402
 
 GATEWAY_URL = os.environ.get("BENCH_GATEWAY_URL")
 REMINDERS = int(os.environ.get("BENCH_REMINDERS", "150"))
@@ -45,17 +43,7 @@ BOUND = 2.0  # the documented lag (docs/messaging.md)
 WAIT_AFTER = 10.0  # after the last reminder's time, how long to wait for stragglers
 
 
-async def user_headers(api: httpx.AsyncClient) -> dict[str, str]:
-    """A new user's Authorization header, registered and logged in through the API."""
-    account = {"email": f"reminders-{uuid.uuid4().hex[:10]}@example.com", "password": "x" * 12}
-    for path, expected in (("/api/v1/auth/register", 201), ("/api/v1/auth/login", 200)):
-        answer = await api.post(path, json=account)
-        if answer.status_code != expected:
-            raise RuntimeError(f"{path}: {answer.status_code} {answer.text}")
-    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-
-async def arm(api: httpx.AsyncClient, headers: dict[str, str], first: datetime) -> dict[str, str]:
+async def arm(api: httpx.AsyncClient, first: datetime) -> dict[str, str]:
     """The todos, reminder i due at ``first + i * GAP``; their remind_at by id."""
     armed = {}
     for i in range(REMINDERS):
@@ -65,26 +53,20 @@ async def arm(api: httpx.AsyncClient, headers: dict[str, str], first: datetime) 
             if i % 2 == 0
             else {"due_at": iso(at + timedelta(minutes=10)), "remind_before": "PT10M"}
         )
-        answer = await api.post("/api/v1/todos", json={"title": f"r{i}", **reminder},
-                                headers=headers)  # fmt: skip
-        if answer.status_code != 201:  # e.g. 400: its time passed before it could be set
-            raise RuntimeError(f"POST /api/v1/todos: {answer.status_code} {answer.text}")
-        todo = answer.json()
+        todo = await create(api, title=f"r{i}", **reminder)
         armed[todo["id"]] = todo["remind_at"]
     if datetime.now(UTC) >= first:
         raise RuntimeError(f"creating {REMINDERS} todos took longer than {LEAD} s")
     return armed
 
 
-async def measure(gateway_url: str) -> dict[str, Any]:
-    async with httpx.AsyncClient(base_url=gateway_url, timeout=30) as api:
-        headers = await user_headers(api)
-        async with open_stream(gateway_url, headers) as stream:
-            first = datetime.now(UTC) + timedelta(seconds=LEAD)
-            until = first.timestamp() + REMINDERS * GAP + WAIT_AFTER
-            listening = asyncio.create_task(reminders_within(stream, until - time.time()))
-            armed = await arm(api, headers, first)
-            events = await listening
+async def measure(gateway_url: str, replicas: int | None) -> dict[str, Any]:
+    async with listening(gateway_url) as (stream, api):
+        first = datetime.now(UTC) + timedelta(seconds=LEAD)
+        until = first.timestamp() + REMINDERS * GAP + WAIT_AFTER
+        collecting = asyncio.create_task(reminders_within(stream, until - time.time()))
+        armed = await arm(api, first)
+        events = await collecting
     arrivals: dict[str, list[float]] = {}
     for body, arrived in events:
         data = body["data"]
@@ -94,6 +76,7 @@ async def measure(gateway_url: str) -> dict[str, Any]:
     p99 = statistics.quantiles(lags, n=100, method="inclusive")[98] if len(lags) > 1 else None
     return {
         "gateway": gateway_url,
+        "todos_replicas": replicas,  # None: a running stack (BENCH_GATEWAY_URL)
         "reminders": REMINDERS,
         "gap_seconds": GAP,
         "lag_p50_ms": round(statistics.median(lags) * 1000, 1) if lags else None,
@@ -109,7 +92,7 @@ async def measure(gateway_url: str) -> dict[str, Any]:
 
 def main() -> dict[str, Any]:
     if GATEWAY_URL:
-        return asyncio.run(measure(GATEWAY_URL))
+        return asyncio.run(measure(GATEWAY_URL, None))
     with ExitStack() as stack:
         vhost = stack.enter_context(scratch_vhost("tp_bench"))
         scratch = stack.enter_context(
@@ -123,7 +106,7 @@ def main() -> dict[str, Any]:
         gateway_env = {**env, "TODOS_URL": replicas[0].url}
         gateway = start_service("gateway", "services.gateway.app:create_app", gateway_env, work)
         stack.callback(gateway.stop)
-        return asyncio.run(measure(gateway.url))
+        return asyncio.run(measure(gateway.url, len(replicas)))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult
 
+from tests.support.stack import Stack
+
 
 @asynccontextmanager
 async def mcp_client(url: str, token: str | None, **headers: str) -> AsyncIterator[Client]:
@@ -37,3 +39,8 @@ def refusal(result: CallToolResult) -> str:
     """The message of a refused call (a tool result with isError)."""
     assert result.is_error, result.structured_content
     return result.content[0].text  # type: ignore[union-attr]
+
+
+def mcp_url(stack: Stack) -> str:
+    """The MCP endpoint as clients reach it: through the gateway."""
+    return f"{stack.gateway.url}/mcp"

@@ -140,6 +140,10 @@ def soon(seconds: float) -> datetime:
     return datetime.now(UTC) + timedelta(seconds=seconds)
 
 
+def seconds_until(moment_: datetime) -> float:
+    return max(0.0, (moment_ - datetime.now(UTC)).total_seconds())
+
+
 async def create(api: httpx.AsyncClient, **fields: Any) -> dict[str, Any]:
     response = await api.post(TODOS, json={"title": "Remind me", **fields})
     assert response.status_code == 201, response.text

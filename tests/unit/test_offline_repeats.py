@@ -47,7 +47,8 @@ def at(month: int, day: int, hour: int = 23, minute: int = 59, year: int = 2026)
         ("gym every monday at 9", "FREQ=WEEKLY;BYDAY=MO", at(12, 7, 9, 0), "gym"),
         ("standup every weekday at 8", "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", at(12, 3, 8, 0),
          "standup"),
-        ("review every 2 weeks @ 14", "FREQ=WEEKLY;INTERVAL=2", at(12, 2, 14, 0), "review"),
+        ("review every 2 weeks @ 14:00", "FREQ=WEEKLY;INTERVAL=2", at(12, 2, 14, 0), "review"),
+        ("gym every tuesday at 24", "FREQ=WEEKLY;BYDAY=TU", at(12, 8), "gym at 24"),  # no hour 24
     ],
 )  # fmt: skip
 def test_a_repeat_phrase_is_a_rule_and_its_first_occurrence(

@@ -80,6 +80,12 @@ def test_a_reminder_ahead_of_a_named_task(text: str, intent: Remind) -> None:
          AddTask("The meeting", due_at=at(21, 15, 0), remind_before="PT30M")),
         ("remind me an hour before dentist on monday at 10",
          AddTask("Dentist", due_at=at(23, 10, 0), remind_before="PT1H")),
+        ("remind me 30 minutes ahead of the call tomorrow at 3pm",
+         AddTask("The call", due_at=at(21, 15, 0), remind_before="PT30M")),
+        ("remind me an hour before the deadline on monday",
+         AddTask("The deadline", due_at=at(23), remind_before="PT1H")),
+        ("remind me 15 minutes before standup every weekday at 9",
+         AddTask("Standup", due_at=at(23, 9, 0), recurrence=WEEKDAYS, remind_before="PT15M")),
     ],
 )  # fmt: skip
 def test_a_reminder_ahead_of_something_with_a_date_is_a_new_task(
@@ -123,13 +129,29 @@ def test_what_is_due_on_a_day(text: str, intent: Intent) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["what's overdue?", "what's late", "what is late?", "anything late?", "is anything past due"],
+    [
+        "what's overdue?",
+        "what's late",
+        "what is late?",
+        "anything late?",
+        "is anything past due",
+        "any tasks late",
+        "which tasks are late",
+    ],
 )
 def test_late_tasks_are_the_overdue_ones(text: str) -> None:
     assert parse(text, NOW) == ListTasks("pending", overdue=True, label="overdue tasks")
 
 
-@pytest.mark.parametrize("text", ["what do i have to lose", "what's on your mind"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what do i have to lose",
+        "what's on your mind",
+        "what if I'm late for the meeting",
+        "is anything wrong with task 3",
+    ],
+)
 def test_other_questions_are_not_a_listing(text: str) -> None:
     assert not isinstance(parse(text, NOW), ListTasks)
 

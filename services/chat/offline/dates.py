@@ -42,8 +42,9 @@ _DAY = (
 )
 _PERIOD = r"(?:this\s+week|next\s+week|(?:the\s+)?end\s+of\s+(?:the|this)\s+week|this\s+weekend)"
 _LEAD = r"(?:due\s+(?:on\s+|by\s+|before\s+)?|by\s+|before\s+|until\s+|till\s+|on\s+|for\s+)"
-# "at 9" is an hour too (but a bare "9" is not a time).
-_AT_TIME = rf"(?:(?:at\s+|@\s*)?{_TIME}|at\s+\d{{1,2}}(?![\w:]))"
+# "at 9" is an hour too, 09:00 (0-23; a bare "9" is not a time, nor is "at 9.15").
+AT_HOUR = r"at\s+(?:[01]?\d|2[0-3])(?![\w:.])"
+_AT_TIME = rf"(?:(?:at\s+|@\s*)?{_TIME}|{AT_HOUR})"
 
 # A period, or a day with an optional time (either order), or a time alone.
 _WHEN = re.compile(

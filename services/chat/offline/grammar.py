@@ -80,14 +80,17 @@ ORDINALS = {
 
 _LIST_WORDS = (
     r"(?=.*(?:#[a-z]|\b(?:tasks?|todos?|to-?dos?|list|pending|open|left|remaining|outstanding|done|"
-    r"completed?|finish(?:ed)?|accomplished|due|overdue|late|priority|urgent|everything|agenda|"
+    r"completed?|finish(?:ed)?|accomplished|due|overdue|priority|urgent|everything|agenda|"
     r"on\s+my\s+plate|to\s+do|items?)\b))"
 )
 LIST = (
     r"^(?:show|list|display|view|see|give|get(?!\s+rid)|tell|print|fetch|pull\s+up)\b"
     + _LIST_WORDS,
     r"^(?:what|what'?s|what\s+is|what\s+are|which|how\s+many|do\s+i\s+have|have\s+i|did\s+i|"
-    r"is\s+there|are\s+there|is\s+anything|any|anything)\b" + _LIST_WORDS,
+    r"is\s+there|are\s+there|any|anything)\b" + _LIST_WORDS,
+    # "what's late", "is anything past due": a question that is only that
+    r"^(?:what'?s|what\s+is|what\s+are|is\s+anything|are\s+any|anything|any)\s+"
+    r"(?:(?:of\s+)?(?:my\s+)?(?:tasks?|todos?)\s+)?(?:late|overdue|past\s+due)$",
     r"^(?:my\s+|all\s+(?:my\s+)?)?(?:pending\s+|open\s+|completed\s+|done\s+|finished\s+|"
     r"overdue\s+|urgent\s+|(?:high|low)\s+priority\s+)?(?:tasks|todos|to-?dos|(?:to-?do\s+)?list)$",
     r"^(?:pending|completed|overdue|everything)$",
@@ -144,6 +147,7 @@ BEFORE = re.compile(
     r"(?:\s+(?:it(?:'s|\s+is)?\s+due|it|that|the\s+deadline|hand))?\b",
     _I,
 )
+_BEFORE_WORD = r"(?:before|ahead\s+of|prior\s+to)"
 _IS_DUE = r"(?:\s*(?:'s|\s+is)\s+due|\s+(?:is\s+)?due)?"
 REMIND = (
     rf"^remind\s+me\s+(?:about|of)\s+{_TARGET}\s+(?P<value>(?:at|on|in|tomorrow|today|tonight|"
@@ -151,13 +155,13 @@ REMIND = (
     rf"^remind\s+me\s+{_AHEAD}\s+(?:before|ahead|earlier)"
     r"(?:\s+(?:it(?:'s|\s+is)?\s+due|that|it))?$",
     # "remind me 30 minutes before task 2", "remind me about task 2 an hour before".
-    rf"^remind\s+me\s+{_AHEAD}\s+(?:before|ahead\s+of|prior\s+to)\s+(?!to\b){_TARGET}{_IS_DUE}$",
+    rf"^remind\s+me\s+{_AHEAD}\s+{_BEFORE_WORD}\s+(?!to\b){_TARGET}{_IS_DUE}$",
     rf"^remind\s+me\s+(?:about|of)\s+{_TARGET}\s+{_AHEAD}\s+(?:before|ahead|earlier)"
     rf"(?:\s+(?:it|that){_IS_DUE}|\s+the\s+deadline)?$",
 )
 # "remind me an hour before the dentist on friday at 10": a task to add, due then, with its
 # reminder (``parser._add_reminded``); without a date phrase it names a task (REMIND).
-REMIND_NEW = (rf"^(?P<rest>remind\s+me\s+{_AHEAD}\s+before\s+(?!to\b)(?P<what>.+))$",)
+REMIND_NEW = (rf"^remind\s+me\s+{_AHEAD}\s+{_BEFORE_WORD}\s+(?!to\b|it\b|task\s+\d)(?P<what>.+)$",)
 # "skip the next occurrence of task 3", "skip this week's task 3", "skip the next one".
 _OCCURRENCE = (
     r"(?:the\s+|its\s+)?(?:next|upcoming|coming|current)\s+"
@@ -165,7 +169,7 @@ _OCCURRENCE = (
 )
 SKIP = (
     rf"^skip\s+{_OCCURRENCE}(?:\s+(?:of|for)\s+{_TARGET})?$",
-    rf"^skip\s+(?:this|next)\s+(?:week|month|year)'s\s+{_TARGET}$",
+    rf"^skip\s+this\s+(?:week|month|year)'s\s+{_TARGET}$",
     rf"^skip\s+{_TARGET}(?:'s\s+{_OCCURRENCE}|\s+(?:this|next)\s+(?:time|once|week|month|one))?$",
 )
 DEPRIORITISE = (rf"^(?:de-?prioriti[sz]e|lower\s+the\s+priority\s+of)\s+{_TARGET}$",)

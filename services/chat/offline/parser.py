@@ -129,6 +129,13 @@ def _add(match: re.Match[str], now: datetime) -> Intent | None:
     remind_before = iso_duration(ahead.group("ahead")) if ahead else None
     if ahead is not None:
         words = f"{words[: ahead.start()]} {words[ahead.end() :]}"
+    return _new_task(words, quoted, remind_before, now)
+
+
+def _new_task(
+    words: str, quoted: str | None, remind_before: str | None, now: datetime
+) -> Intent | None:
+    """The task ``words`` describe: a title, and a repeat phrase, #tags, priority or date."""
     repeat = find_repeat(words, now)
     if repeat is not None:  # "every monday at 9am": the series' first occurrence is its due
         words = without(words, repeat)
@@ -205,8 +212,13 @@ def _list_label(
 
 
 def _add_reminded(match: re.Match[str], now: datetime) -> Intent | None:
-    """ "remind me 30 minutes before the meeting tomorrow at 3pm": a new task due then."""
-    return _add(match, now) if find_when(match.group("what"), now) is not None else None
+    """ "remind me 30 minutes before the meeting tomorrow at 3pm" (or "... standup every
+    day at 9"): a new task due then; without a date it names a task (``changes.remind``)."""
+    what = match.group("what")
+    if find_when(what, now) is None and find_repeat(what, now) is None:
+        return None
+    quoted, words = take_quoted(what)
+    return _new_task(words, quoted, iso_duration(match.group("ahead")), now)
 
 
 def _add_repeating(match: re.Match[str], now: datetime) -> Intent | None:

@@ -20,6 +20,8 @@ from datetime import datetime, time
 
 from dateutil.rrule import rrulestr
 
+from services.chat.offline.dates import AT_HOUR
+
 _DAYS = {
     "monday": "MO", "tuesday": "TU", "wednesday": "WE", "thursday": "TH",
     "friday": "FR", "saturday": "SA", "sunday": "SU",
@@ -57,11 +59,11 @@ _SHAPES: tuple[tuple[str, str], ...] = (
      "YEARLY"),
 )  # fmt: skip
 _REPEAT = [(re.compile(rf"\b(?:{shape})(?![\w-])", re.I), kind) for shape, kind in _SHAPES]
-# After "at", an hour without minutes is that hour of a 24-hour clock ("at 9" is 09:00), as
-# for a one-off date (``dates.py``); a bare number without "at" is never a time.
+# "at 9" is 09:00, as for a one-off date (``dates.AT_HOUR``).
 _TIME = re.compile(
     r"\b(?:at\s+|@\s*)?(?P<hour>\d{1,2})(?::(?P<minute>\d{2}))?\s*(?P<half>am|pm)\b"
-    r"|(?:\bat\s+|@\s*)(?P<hour24>\d{1,2})(?::(?P<minute24>\d{2}))?(?![\w:])"
+    r"|(?:\bat\s+|@\s*)(?P<hour24>\d{1,2}):(?P<minute24>\d{2})\b"
+    rf"|\b(?P<at_hour>{AT_HOUR})"
     r"|\b(?:at\s+)?(?P<word>noon|midnight)\b",
     re.I,
 )
@@ -157,8 +159,10 @@ def _time_of_day(text: str, spans: list[tuple[int, int]]) -> time:
     spans.append(match.span())
     if match.group("word"):
         return time(12) if match.group("word").lower() == "noon" else time(0)
-    if match.group("hour24"):
-        hour, minute = int(match.group("hour24")), int(match.group("minute24") or 0)
+    if match.group("at_hour"):
+        hour, minute = int(match.group("at_hour").split()[-1]), 0
+    elif match.group("hour24"):
+        hour, minute = int(match.group("hour24")), int(match.group("minute24"))
     else:
         hour, minute = int(match.group("hour")) % 12, int(match.group("minute") or 0)
         hour += 12 if match.group("half").lower() == "pm" else 0
