@@ -41,6 +41,7 @@ class StrictServer(MCPServer[LifespanT]):
     ``type: ["string", "null"]`` (see :func:`nullable_as_type_list`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._published: list[MCPTool] | None = None  # the tool list, converted once
         super().__init__(*args, **kwargs)
         self.middleware.append(ArgumentCheck(self))
 
@@ -58,16 +59,23 @@ class StrictServer(MCPServer[LifespanT]):
         """A tool without a description of its own is described by its docstring."""
         description = described(fn) if description is None else description
         super().add_tool(fn, name, title, description, annotations, icons, meta, structured_output)
+        self._published = None
+
+    def remove_tool(self, name: str) -> None:
+        super().remove_tool(name)
+        self._published = None
 
     async def list_tools(self) -> list[MCPTool]:
-        tools = await super().list_tools()
-        for tool in tools:
-            tool.input_schema = nullable_as_type_list(
-                {**tool.input_schema, "additionalProperties": False}
-            )
-            if tool.output_schema is not None:
-                tool.output_schema = nullable_as_type_list(tool.output_schema)
-        return tools
+        if self._published is None:
+            tools = await super().list_tools()
+            for tool in tools:
+                tool.input_schema = nullable_as_type_list(
+                    {**tool.input_schema, "additionalProperties": False}
+                )
+                if tool.output_schema is not None:
+                    tool.output_schema = nullable_as_type_list(tool.output_schema)
+            self._published = tools
+        return list(self._published)
 
 
 def described(fn: Callable[..., Any]) -> str:

@@ -1,18 +1,15 @@
 """Offline parser requests about when tasks happen: a repeat at a bare hour, a reminder ahead
-of a named task, skipping an occurrence, and what is due on a day or late (pure, no I/O),
-plus the tool call a listing of late tasks makes."""
+of a named task, skipping an occurrence, and what is due on a day or late (pure, no I/O;
+the tool calls they make are checked end to end by the corpus)."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.chat.engine_api import Turn
 from services.chat.offline import parse
-from services.chat.offline.engine import OfflineEngine
 from services.chat.offline.intents import AddTask, Intent, ListTasks, Remind, Skip, TaskRef
 
 TZ = ZoneInfo("America/New_York")
@@ -154,22 +151,3 @@ def test_late_tasks_are_the_overdue_ones(text: str) -> None:
 )
 def test_other_questions_are_not_a_listing(text: str) -> None:
     assert not isinstance(parse(text, NOW), ListTasks)
-
-
-class _Tools:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict[str, Any]]] = []
-
-    async def listed(self) -> list[Any]:
-        return []
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        self.calls.append((name, arguments))
-        return {"tasks": [], "count": 0, "has_more": False}
-
-
-async def test_late_tasks_are_listed_with_the_overdue_filter() -> None:
-    # The todos service's own clock decides what is late, not the chat service's.
-    tools = _Tools()
-    await OfflineEngine().run(Turn(message="what's late?", history=[], now=NOW), tools)
-    assert tools.calls == [("list_tasks", {"status": "pending", "overdue": True})]
